@@ -1,0 +1,1 @@
+"""The framework-free core: imports nothing from Flask, SQLAlchemy or Flask-Mail."""

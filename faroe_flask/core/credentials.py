@@ -1,0 +1,75 @@
+"""Ids, secrets, tokens, codes and temporary passwords (foundations.md F3), and secret checks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+LOWERCASE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+UPPERCASE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+ID_LENGTH = 24
+SECRET_LENGTH = 24
+VERIFICATION_CODE_LENGTH = 8
+TEMPORARY_PASSWORD_LENGTH = 12
+
+_LOWERCASE_SET = frozenset(LOWERCASE_ALPHABET)
+
+
+def _random_string(alphabet: str, length: int) -> str:
+    # One random byte per character; its top five bits index the 32-character alphabet (F3.2).
+    return "".join(alphabet[byte >> 3] for byte in secrets.token_bytes(length))
+
+
+def generate_id() -> str:
+    """A 24-character public identifier (records and action invocations)."""
+    return _random_string(LOWERCASE_ALPHABET, ID_LENGTH)
+
+
+def generate_secret() -> str:
+    """The 24-character secret half of a token."""
+    return _random_string(LOWERCASE_ALPHABET, SECRET_LENGTH)
+
+
+def generate_email_address_verification_code() -> str:
+    return _random_string(UPPERCASE_ALPHABET, VERIFICATION_CODE_LENGTH)
+
+
+def generate_temporary_password() -> str:
+    return _random_string(UPPERCASE_ALPHABET, TEMPORARY_PASSWORD_LENGTH)
+
+
+def hash_secret(secret: str) -> bytes:
+    """What storage holds instead of a token secret: SHA-256 of its UTF-8 bytes (F3.4)."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
+
+
+def secret_matches(presented_secret: str, stored_hash: bytes) -> bool:
+    return hmac.compare_digest(hash_secret(presented_secret), stored_hash)
+
+
+def create_token(record_id: str, secret: str) -> str:
+    return f"{record_id}.{secret}"
+
+
+def parse_token(token: str) -> tuple[str, str] | None:
+    """Split ``<id>.<secret>``; ``None`` unless the id is 24 characters of the lowercase alphabet.
+
+    Rejecting a malformed id here (F3.3, the recommended extra check) keeps storage keys short and
+    costs no storage access.
+    """
+    parts = token.split(".")
+    if len(parts) != 2:
+        return None
+    record_id, secret = parts
+    if len(record_id) != ID_LENGTH or not _LOWERCASE_SET.issuperset(record_id):
+        return None
+    return record_id, secret
+
+
+def code_matches(presented_code: str, stored_code: str) -> bool:
+    """Verification codes: upper-case the input, then compare in constant time (policy item 10)."""
+    return hmac.compare_digest(
+        presented_code.upper().encode("utf-8", "surrogatepass"), stored_code.encode("utf-8")
+    )

@@ -1,0 +1,121 @@
+"""Reading action invocation requests and writing results (foundations.md F2.2, F2.3, F2.7, F2.8)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from .interfaces import InvalidActionInvocationRequestError
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionResult:
+    """The outcome of one action invocation: ``values`` when ``ok``, else ``error_code``."""
+
+    ok: bool
+    action_invocation_id: str
+    values: dict[str, Any] | None = None
+    error_code: str | None = None
+
+    def to_json_object(self) -> dict[str, Any]:
+        if self.ok:
+            return {"ok": True, "action_invocation_id": self.action_invocation_id, "values": self.values}
+        return {"ok": False, "action_invocation_id": self.action_invocation_id, "error_code": self.error_code}
+
+    def to_json(self) -> str:
+        """Compact JSON, members in the order of F2.5, non-ASCII written raw (F2.8)."""
+        return json.dumps(self.to_json_object(), ensure_ascii=False, separators=(",", ":"))
+
+
+def _reject(reason: str) -> InvalidActionInvocationRequestError:
+    return InvalidActionInvocationRequestError(reason)
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in result:
+            raise _reject("duplicate member name")
+        result[name] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise _reject(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_object_without_duplicates, parse_constant=_reject_constant)
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Walk the parsed document iteratively; a lone ``\\uD800``-style escape cannot become UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def parse_json_object(body: str | bytes) -> dict[str, Any]:
+    """Parse one JSON object strictly; raise ``InvalidActionInvocationRequestError`` otherwise."""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        # Invalid UTF-8 becomes U+FFFD (F2.7): harmless inside strings, a syntax error outside.
+        text = bytes(body).decode("utf-8", errors="replace")
+    elif isinstance(body, str):
+        text = body
+    else:
+        raise _reject("body must be str or bytes")
+    try:
+        document = _DECODER.decode(text)
+    except InvalidActionInvocationRequestError:
+        raise
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise _reject("not a JSON document") from exc
+    if not isinstance(document, dict):
+        raise _reject("not a JSON object")
+    if _has_lone_surrogate(document):
+        raise _reject("lone surrogate in a string")
+    return document
+
+
+def read_request(
+    body: str | bytes,
+    action_arguments: Mapping[str, tuple[str, ...]],
+    *,
+    blocklist: Collection[str] = (),
+    allowlist: Collection[str] | None = None,
+) -> tuple[str, dict[str, str]]:
+    """F2.2: return the action name and its required string arguments, or reject the request."""
+    document = parse_json_object(body)
+    action = document.get("action")
+    if not isinstance(action, str):
+        raise _reject("action missing or not a string")
+    arguments = document.get("arguments")
+    if not isinstance(arguments, dict):
+        raise _reject("arguments missing or not an object")
+    if allowlist is not None:
+        if action not in allowlist:
+            raise _reject("action not allowed")
+    elif action in blocklist:
+        raise _reject("action blocked")
+    names = action_arguments.get(action)
+    if names is None:
+        raise _reject("unknown action")
+    values: dict[str, str] = {}
+    for name in names:
+        value = arguments.get(name)
+        if not isinstance(value, str):
+            raise _reject(f"argument {name} missing or not a string")
+        values[name] = value
+    return action, values

@@ -1,0 +1,64 @@
+"""Hashing and verifying passwords under the process-wide concurrency limit (foundations.md F6)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+from collections.abc import Sequence
+
+from .actions import internal_error
+from .interfaces import PasswordHashAlgorithm
+
+
+class PasswordHasher:
+    """Hashes user and temporary passwords; at most ``max_concurrent`` hashes run at once.
+
+    Argon2 releases the GIL, so hashes on different threads really run in parallel up to the limit.
+    """
+
+    def __init__(
+        self,
+        user_algorithms: Sequence[PasswordHashAlgorithm],
+        temporary_algorithm: PasswordHashAlgorithm,
+        max_concurrent: int,
+    ) -> None:
+        if not user_algorithms:
+            raise ValueError("user_password_hash_algorithms needs at least one algorithm")
+        if max_concurrent < 1:
+            raise ValueError("max_concurrent_password_hashing must be at least 1")
+        self.user_algorithms = tuple(user_algorithms)
+        self.temporary_algorithm = temporary_algorithm
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+
+    def _hash(self, algorithm: PasswordHashAlgorithm, password: str, salt: bytes) -> bytes:
+        with self._slots:
+            return algorithm.hash(password, salt)
+
+    def _hash_new(self, algorithm: PasswordHashAlgorithm, password: str) -> tuple[bytes, str, bytes]:
+        salt = secrets.token_bytes(algorithm.salt_size)
+        return self._hash(algorithm, password, salt), algorithm.id, salt
+
+    def hash_user_password(self, password: str) -> tuple[bytes, str, bytes]:
+        """Hash a new user password with the first algorithm: ``(hash, algorithm id, salt)``."""
+        return self._hash_new(self.user_algorithms[0], password)
+
+    def hash_temporary_password(self, password: str) -> tuple[bytes, str, bytes]:
+        return self._hash_new(self.temporary_algorithm, password)
+
+    def verify_user_password(
+        self, password: str, password_hash: bytes, algorithm_id: str, salt: bytes
+    ) -> bool:
+        """Compare in constant time; an unknown algorithm id is an internal error (F6.3)."""
+        for algorithm in self.user_algorithms:
+            if algorithm.id == algorithm_id:
+                return hmac.compare_digest(self._hash(algorithm, password, salt), password_hash)
+        internal_error("the user's password hash algorithm is not supported")
+
+    def temporary_algorithm_supports(self, algorithm_id: str) -> bool:
+        return algorithm_id == self.temporary_algorithm.id
+
+    def verify_temporary_password(self, password: str, password_hash: bytes, salt: bytes) -> bool:
+        return hmac.compare_digest(
+            self._hash(self.temporary_algorithm, password, salt), password_hash
+        )

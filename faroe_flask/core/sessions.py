@@ -182,3 +182,37 @@ def _refresh_activity(ctx: Context, session: Session) -> None:
         storage.update(_key(ctx, session.id), refreshed.encode(), _hint(ctx, refreshed), counter)
     except StorageEntryNotFoundError:
         pass
+
+
+def end_other_sessions(ctx: Context, user: User, keep_session_id: str | None = None) -> User:
+    """Opt-in extension (ASVS 7.4.3): end every session of ``user`` but ``keep_session_id``.
+
+    Increments the user's sessions counter, so every existing session fails its next validation,
+    then moves the kept session's snapshot to the new counter so that it stays valid with the same
+    token. Returns the fresh user, whose counter new sessions must carry.
+    """
+    user_store = ctx.server.user_store
+    try:
+        user_store.increment_user_sessions_counter(user.id, user.sessions_counter)
+    except UserNotFoundError:
+        pass  # the counter moved concurrently: those sessions have ended all the same
+    fresh = user_store.get_user(user.id)
+    if keep_session_id is not None:
+        _follow_sessions_counter(ctx, keep_session_id, fresh.sessions_counter)
+    return fresh
+
+
+def _follow_sessions_counter(ctx: Context, session_id: str, sessions_counter: int) -> None:
+    storage = ctx.server.storage
+    for _ in range(3):  # a concurrent activity refresh may win a round
+        try:
+            value, counter = storage.get(_key(ctx, session_id))
+        except StorageEntryNotFoundError:
+            return
+        session = Session.decode(value).replace(user_sessions_counter=sessions_counter)
+        try:
+            storage.update(_key(ctx, session_id), session.encode(), _hint(ctx, session), counter)
+            return
+        except StorageEntryNotFoundError:
+            continue
+    ctx.log("could not keep the caller's session after ending the other sessions")

@@ -3,5 +3,11 @@
 from __future__ import annotations
 
 from ..actions import Action
+from . import password_reset, session, signin, signup
 
-ACTIONS: list[Action] = []
+ACTIONS: list[Action] = [
+    *signup.ACTIONS,
+    *signin.ACTIONS,
+    *session.ACTIONS,
+    *password_reset.ACTIONS,
+]

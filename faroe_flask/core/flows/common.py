@@ -1,0 +1,98 @@
+"""Steps several flows share: checks on new email addresses and passwords, and sending email."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..actions import Context, fail, internal_error
+from ..interfaces import User, UserNotFoundError
+from ..validation import is_valid_email_address, is_valid_password_length
+
+
+def require_valid_email_address(email_address: str) -> None:
+    if not is_valid_email_address(email_address):
+        fail("invalid_email_address")
+
+
+def require_unused_email_address(ctx: Context, email_address: str) -> None:
+    """Availability check: any user with exactly this address answers ``email_address_already_used``."""
+    try:
+        ctx.server.user_store.get_user_by_email_address(email_address)
+    except UserNotFoundError:
+        return
+    fail("email_address_already_used")
+
+
+def email_address_allowed(ctx: Context, email_address: str) -> bool:
+    """The new email address checker (F4.5); its exceptions become ``internal_error``."""
+    return bool(ctx.server.email_address_checker.is_allowed(email_address))
+
+
+def require_allowed_email_address(ctx: Context, email_address: str) -> None:
+    if not email_address_allowed(ctx, email_address):
+        fail("email_address_not_allowed")
+
+
+def find_user_by_email_address(ctx: Context, email_address: str) -> User:
+    """For sign-in and password reset: the enabled user with exactly this address."""
+    try:
+        user = ctx.server.user_store.get_user_by_email_address(email_address)
+    except UserNotFoundError:
+        fail("user_not_found")
+    if user.disabled:
+        fail("user_disabled")
+    return user
+
+
+def hash_new_password(ctx: Context, password: str) -> tuple[bytes, str, bytes]:
+    """Length rule, then strength check, then hashing with the first user algorithm (F5, F6.2)."""
+    if not is_valid_password_length(password):
+        fail("invalid_password_length")
+    try:
+        strong = ctx.server.password_strength_checker.is_strong(password)
+    except Exception as exc:  # noqa: BLE001 - F5.2: a failing check is an internal error
+        internal_error(f"password strength check failed: {type(exc).__name__}")
+    if not strong:
+        fail("weak_password")
+    return ctx.server.passwords.hash_user_password(password)
+
+
+def require_correct_user_password(ctx: Context, user: User, password: str) -> None:
+    if not ctx.server.passwords.verify_user_password(
+        password, user.password_hash, user.password_hash_algorithm_id, user.password_salt
+    ):
+        fail("incorrect_password")
+
+
+def send_or_undo(ctx: Context, send: Callable[[], None], undo: Callable[[], None], what: str) -> None:
+    """Send the email a create action owes; if it fails, delete the new record (policy item 9)."""
+    try:
+        send()
+    except Exception as exc:  # noqa: BLE001
+        try:
+            undo()
+        except Exception as undo_exc:  # noqa: BLE001
+            ctx.log(f"deleting the record after a failed email failed: {type(undo_exc).__name__}")
+        internal_error(f"sending the {what} failed: {type(exc).__name__}")
+
+
+def send_required(ctx: Context, send: Callable[[], None], what: str) -> None:
+    """Send an email the action's answer depends on; failure is ``internal_error``."""
+    try:
+        send()
+    except Exception as exc:  # noqa: BLE001
+        internal_error(f"sending the {what} failed: {type(exc).__name__}")
+
+
+def send_notification(ctx: Context, send: Callable[[], None], what: str) -> None:
+    """Send a notification; failure is only logged (F11.2)."""
+    try:
+        send()
+    except Exception as exc:  # noqa: BLE001
+        ctx.log(f"sending the {what} failed: {type(exc).__name__}")
+
+
+def require_session_link(record_session_id: str, session_id: str) -> None:
+    """F §1.6: the record must belong to the presented session."""
+    if record_session_id != session_id:
+        fail("session_mismatch")

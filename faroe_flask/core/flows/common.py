@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from typing import TypeVar
+
 from ..actions import Context, fail, internal_error
+from ..entities import EntityKind
 from ..interfaces import User, UserNotFoundError
+from ..records import Record, Session
+from ..sessions import validate_session, validate_session_with_user
 from ..validation import is_valid_email_address, is_valid_password_length
 
 
@@ -92,7 +97,29 @@ def send_notification(ctx: Context, send: Callable[[], None], what: str) -> None
         ctx.log(f"sending the {what} failed: {type(exc).__name__}")
 
 
-def require_session_link(record_session_id: str, session_id: str) -> None:
-    """F §1.6: the record must belong to the presented session."""
-    if record_session_id != session_id:
+R = TypeVar("R", bound=Record)
+
+
+def resolve_session_entity(
+    ctx: Context,
+    kind: EntityKind[R],
+    session_token: str,
+    entity_token: str,
+    invalid_code: str,
+    *,
+    fresh_user: bool,
+) -> tuple[R, Session, User]:
+    """actions-account.md steps 1 to 3: the session (§1.4), the entity (§1.5), their link (§1.6).
+
+    ``fresh_user`` selects full session validation (Variant B) and returns the user it fetched;
+    otherwise the user comes from the entity's resolution. Either is the current user record.
+    """
+    if fresh_user:
+        session, user = validate_session_with_user(ctx, session_token)
+    else:
+        session = validate_session(ctx, session_token)
+    record, entity_user = kind.resolve(ctx, entity_token, invalid_code)
+    if record.session_id != session.id:  # type: ignore[attr-defined]
         fail("session_mismatch")
+    assert entity_user is not None
+    return record, session, user if fresh_user else entity_user

@@ -135,17 +135,7 @@ class PwnedPasswordsChecker:
                     raise PasswordStrengthCheckError(
                         f"Pwned Passwords range request failed: HTTP status {status}"
                     )
-                try:
-                    body = response.read(self._max_response_bytes + 1)
-                except (OSError, http.client.HTTPException, ValueError) as exc:
-                    raise PasswordStrengthCheckError(
-                        "Pwned Passwords range response could not be read "
-                        f"({type(exc).__name__})"
-                    ) from None
-                if len(body) > self._max_response_bytes:
-                    raise PasswordStrengthCheckError(
-                        "Pwned Passwords range response exceeds the size limit"
-                    )
+                body = self._read_body(response)
         except PasswordStrengthCheckError:
             raise
         except (OSError, http.client.HTTPException) as exc:  # raised while closing
@@ -153,6 +143,42 @@ class PwnedPasswordsChecker:
                 f"Pwned Passwords range request failed: transport error ({type(exc).__name__})"
             ) from None
         return body
+
+    def _read_body(self, response: http.client.HTTPResponse) -> bytes:
+        """The whole body, or ``PasswordStrengthCheckError`` on a read error, a body cut short
+        of its ``Content-Length`` or a body larger than ``max_response_bytes``."""
+        limit = self._max_response_bytes
+        declared_header = response.getheader("Content-Length")
+        declared: int | None = None
+        if declared_header is not None and declared_header.strip().isdigit():
+            declared = int(declared_header.strip())
+            if declared > limit:
+                raise PasswordStrengthCheckError(
+                    "Pwned Passwords range response exceeds the size limit"
+                )
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                # read(amt) does not raise on a short body, so the length is checked below.
+                chunk = response.read(min(65536, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    raise PasswordStrengthCheckError(
+                        "Pwned Passwords range response exceeds the size limit"
+                    )
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            raise PasswordStrengthCheckError(
+                f"Pwned Passwords range response could not be read ({type(exc).__name__})"
+            ) from None
+        if declared is not None and size != declared:
+            raise PasswordStrengthCheckError(
+                "Pwned Passwords range response was cut short (IncompleteRead)"
+            )
+        return b"".join(chunks)
 
 
 def _range_body_contains(body: bytes, suffix: str) -> bool:

@@ -116,7 +116,9 @@ class Server:
         self.passwords = PasswordHasher(
             user_password_hash_algorithms,
             temporary_password_hash_algorithm,
-            max_concurrent_password_hashing or os.cpu_count() or 1,
+            (os.cpu_count() or 1)
+            if max_concurrent_password_hashing is None
+            else max_concurrent_password_hashing,
         )
 
     # Entry points -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import dataclasses
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from .core.credentials import generate_id
 from .core.interfaces import (
@@ -119,12 +120,13 @@ class MemoryUserStore:
             raise UserNotFoundError(email_address)
         return user
 
-    def _swap(self, user_id: str, counter_name: str, expected: int, **changes: object) -> None:
+    def _swap(self, user_id: str, counter_name: str, expected: int, **changes: Any) -> None:
         # Caller holds the lock.
         user = self._users.get(user_id)
         if user is None or getattr(user, counter_name) != expected:
             raise UserNotFoundError(user_id)
-        self._users[user_id] = dataclasses.replace(user, **changes, **{counter_name: expected + 1})
+        changes[counter_name] = expected + 1
+        self._users[user_id] = dataclasses.replace(user, **changes)
 
     def update_user_email_address(
         self, user_id: str, email_address: str, expected_email_address_counter: int

@@ -40,7 +40,7 @@ class EntityKind(Generic[R]):
         return self.record_type.PREFIX
 
     def is_expired(self, record: R, now: float) -> bool:
-        age = now - record.created_at  # type: ignore[attr-defined]
+        age: float = now - record.created_at  # type: ignore[attr-defined]
         return age > self.lifetime if self.inclusive else age >= self.lifetime
 
     def expires_at(self, record: R) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from .actions import Context, fail, from_unix_seconds
 from .credentials import create_token, parse_token, secret_matches
@@ -91,7 +92,7 @@ def create_session(ctx: Context, user: User) -> tuple[Session, str]:
     return session, create_token(session_id, secret)
 
 
-def _delete_and_reject(ctx: Context, session_id: str) -> None:
+def _delete_and_reject(ctx: Context, session_id: str) -> NoReturn:
     try:
         ctx.server.storage.delete(_key(ctx, session_id))
     except StorageEntryNotFoundError:
@@ -149,11 +150,12 @@ def _validate(ctx: Context, token: str, *, fresh_user: bool) -> tuple[Session, U
     )
     if not cached:
         try:
-            user = ctx.server.user_store.get_user(session.user_id)
+            fetched = ctx.server.user_store.get_user(session.user_id)
         except UserNotFoundError:
             _delete_and_reject(ctx, session_id)
-        if _is_stale_for(session, user):
+        if _is_stale_for(session, fetched):
             _delete_and_reject(ctx, session_id)
+        user = fetched
         if not fresh_user and cache > 0:
             session = session.replace(user_last_checked_at=ctx.unix_seconds)
             try:

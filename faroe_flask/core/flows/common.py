@@ -69,7 +69,7 @@ def require_correct_user_password(ctx: Context, user: User, password: str) -> No
         fail("incorrect_password")
 
 
-def send_or_undo(ctx: Context, send: Callable[[], None], undo: Callable[[], None], what: str) -> None:
+def send_or_undo(ctx: Context, send: Callable[[], None], undo: Callable[[], object], what: str) -> None:
     """Send the email a create action owes; if it fails, delete the new record (policy item 9)."""
     try:
         send()

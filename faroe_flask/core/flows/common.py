@@ -74,11 +74,12 @@ def send_or_undo(ctx: Context, send: Callable[[], None], undo: Callable[[], obje
     try:
         send()
     except Exception as exc:  # noqa: BLE001
+        message = f"sending the {what} failed: {type(exc).__name__}"
         try:
             undo()
-        except Exception as undo_exc:  # noqa: BLE001
-            ctx.log(f"deleting the record after a failed email failed: {type(undo_exc).__name__}")
-        internal_error(f"sending the {what} failed: {type(exc).__name__}")
+        except Exception as undo_exc:  # noqa: BLE001 - reported in the one log line
+            message += f"; deleting the record failed too: {type(undo_exc).__name__}"
+        internal_error(message)
 
 
 def send_required(ctx: Context, send: Callable[[], None], what: str) -> None:

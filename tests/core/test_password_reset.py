@@ -10,7 +10,7 @@ import pytest
 from faroe_flask import Server, UserNotFoundError
 
 from ..conftest import STRONG_PASSWORD, WEAK_PASSWORD, CapturingEmailSender, CapturingErrorLogger, FakeClock
-from .faults import FaultyStorage, FaultyUserStore
+from .wrappers import InterferingStorage, InterferingUserStore, with_wrong_secret
 from .helpers import error, ok, sign_up
 
 EMAIL = "user@example.com"
@@ -99,22 +99,22 @@ def test_create_user_password_reset_failures(
     make_server: Callable[..., Server], storage: Any, user_store: Any, user_id: str,
     email_sender: CapturingEmailSender, error_logger: CapturingErrorLogger,
 ) -> None:
-    users = FaultyUserStore(user_store)
+    users = InterferingUserStore(user_store)
     users.fail("get_user_by_email_address", times=1)
     assert error(make_server(user_store=users), "create_user_password_reset", user_email_address=EMAIL) == "internal_error"
-    faulty = FaultyStorage(storage)
+    faulty = InterferingStorage(storage)
     faulty.fail("add", "aaan.", times=1)
     assert error(make_server(storage=faulty), "create_user_password_reset", user_email_address=EMAIL) == "internal_error"
     added: list[str] = []
-    faulty = FaultyStorage(storage)
-    faulty.before("add", "aaan.", lambda key, *_: added.append(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("add", "aaan.", lambda key, *_: added.append(key))
     email_sender.failing.add("temporary_password")
     assert error(make_server(storage=faulty), "create_user_password_reset", user_email_address=EMAIL) == "internal_error"
     with pytest.raises(Exception):
         storage.get(added[0])  # policy item 9: the reset is gone
     email_sender.failing.clear()
-    faulty = FaultyStorage(storage)
-    faulty.before("update", "aaar.", lambda key, *_: faulty.touch(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("update", "aaar.", faulty.competing_update)
     assert error(make_server(storage=faulty), "create_user_password_reset", user_email_address=EMAIL) == "internal_conflict"
     assert error_logger.actions == ["create_user_password_reset"] * 3
 
@@ -124,11 +124,9 @@ def test_create_user_password_reset_counter_guard(
 ) -> None:
     import dataclasses
 
-    class AtLimit(FaultyUserStore):
-        def get_user_by_email_address(self, *args: Any) -> Any:
-            return dataclasses.replace(self.inner.get_user_by_email_address(*args), password_hash_counter=2_147_483_647)
-
-    server = make_server(user_store=AtLimit(user_store))
+    users = InterferingUserStore(user_store)
+    users.transform = lambda user: dataclasses.replace(user, password_hash_counter=2_147_483_647)
+    server = make_server(user_store=users)
     assert error(server, "create_user_password_reset", user_email_address=EMAIL) == "internal_error"
     assert error_logger.actions == ["create_user_password_reset"]
 
@@ -136,7 +134,7 @@ def test_create_user_password_reset_counter_guard(
 def test_get_and_delete_user_password_reset(server: Server, resets: Resets, error_logger: CapturingErrorLogger) -> None:
     token = resets.created()
     assert ok(server, "get_user_password_reset", user_password_reset_token=token)["user_password_reset"]["id"] == token[:24]
-    for bad in ["", ".", "garbage", token[:-1] + "x", "a" * 24 + token[24:]]:
+    for bad in ["", ".", "garbage", with_wrong_secret(token), "a" * 24 + token[24:]]:
         assert error(server, "get_user_password_reset", user_password_reset_token=bad) == INVALID
         assert error(server, "delete_user_password_reset", user_password_reset_token=bad) == INVALID
     assert ok(server, "delete_user_password_reset", user_password_reset_token=token) == {}
@@ -149,11 +147,11 @@ def test_delete_user_password_reset_failures(
     make_server: Callable[..., Server], storage: Any, resets: Resets
 ) -> None:
     token = resets.created()
-    faulty = FaultyStorage(storage)
-    faulty.fail("delete", "aaan.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("delete", "aaan.", times=None)
     assert error(make_server(storage=faulty), "delete_user_password_reset", user_password_reset_token=token) == "internal_error"
-    faulty = FaultyStorage(storage)
-    faulty.before("delete", "aaan.", lambda key: storage.delete(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("delete", "aaan.", faulty.vanish)
     assert error(make_server(storage=faulty), "delete_user_password_reset", user_password_reset_token=token) == INVALID
 
 
@@ -224,16 +222,16 @@ def test_verify_temporary_password_failures(
     make_server: Callable[..., Server], storage: Any, resets: Resets, error_logger: CapturingErrorLogger
 ) -> None:
     token = resets.created()
-    faulty = FaultyStorage(storage)
-    faulty.before("update", "aaan.", lambda key, *_: faulty.touch(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("update", "aaan.", faulty.competing_update)
     assert error(make_server(storage=faulty), "verify_user_password_reset_temporary_password",
                  user_password_reset_token=token, temporary_password=resets.temporary_password()) == "internal_conflict"
-    faulty = FaultyStorage(storage)
-    faulty.before("update", "aaat.", lambda key, *_: faulty.touch(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("update", "aaat.", faulty.competing_update)
     assert error(make_server(storage=faulty), "verify_user_password_reset_temporary_password",
                  user_password_reset_token=token, temporary_password=resets.temporary_password()) == "internal_conflict"
-    faulty = FaultyStorage(storage)
-    faulty.fail("get", "aaat.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("get", "aaat.", times=None)
     assert error(make_server(storage=faulty), "verify_user_password_reset_temporary_password",
                  user_password_reset_token=token, temporary_password=resets.temporary_password()) == "internal_error"
     assert error_logger.actions == ["verify_user_password_reset_temporary_password"]
@@ -266,8 +264,8 @@ def test_set_user_password_reset_new_password_lost_race(
     make_server: Callable[..., Server], storage: Any, resets: Resets
 ) -> None:
     token = resets.verified()
-    faulty = FaultyStorage(storage)
-    faulty.before("update", "aaan.", lambda key, *_: faulty.touch(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("update", "aaan.", faulty.competing_update)
     assert error(make_server(storage=faulty), "set_user_password_reset_new_password",
                  user_password_reset_token=token, password=NEW_PASSWORD) == "internal_conflict"
 
@@ -316,7 +314,7 @@ def test_complete_user_password_reset_failures(
     email_sender: CapturingEmailSender, error_logger: CapturingErrorLogger,
 ) -> None:
     token = resets.with_new_password()
-    users = FaultyUserStore(user_store)
+    users = InterferingUserStore(user_store)
     users.fail("update_user_password_hash", UserNotFoundError("moved"), times=1)
     users.fail("update_user_password_hash", RuntimeError("db down"), times=1)
     server = make_server(user_store=users)
@@ -325,9 +323,9 @@ def test_complete_user_password_reset_failures(
     assert error_logger.actions == ["complete_user_password_reset"]
     # Notifications and the cleanup only log; a session that cannot be stored is session_not_created.
     email_sender.failing.update({"password_updated", "signed_in"})
-    faulty = FaultyStorage(storage)
-    faulty.fail("delete", "aaan.")
-    faulty.fail("add", "aaah.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("delete", "aaan.", times=None)
+    faulty.fail("add", "aaah.", times=None)
     assert error(make_server(storage=faulty), "complete_user_password_reset",
                  user_password_reset_token=token) == "session_not_created"
     assert error_logger.actions == ["complete_user_password_reset"] * 4

@@ -12,7 +12,7 @@ from faroe_flask import Server, SessionConfig, UserNotFoundError
 from faroe_flask.core.records import Session
 
 from ..conftest import CapturingEmailSender, CapturingErrorLogger, FakeClock
-from .faults import FaultyStorage, FaultyUserStore
+from .wrappers import InterferingStorage, InterferingUserStore, with_wrong_secret
 from .helpers import error, ok, sign_in, sign_up
 
 DAY = 86400
@@ -33,7 +33,7 @@ def test_get_session(server: Server, signed_up: tuple[str, str], clock: FakeCloc
     session = ok(server, "get_session", session_token=token)["session"]
     now = int(clock.now().timestamp())
     assert session == {"id": token.split(".")[0], "user_id": user_id, "created_at": now, "expires_at": None}
-    for bad in ["", ".", token + "x", token[:-1] + "x", "x" * 24 + "." + token.split(".")[1]]:
+    for bad in ["", ".", token + "x", with_wrong_secret(token), "x" * 24 + "." + token.split(".")[1]]:
         assert error(server, "get_session", session_token=bad) == "invalid_session_token"
     ok(server, "get_session", session_token=token)  # a wrong secret does not delete it
 
@@ -143,10 +143,10 @@ def test_a_wrong_secret_is_checked_before_the_user_store(
     make_server: Callable[..., Server], email_sender: CapturingEmailSender, user_store: Any
 ) -> None:
     token, _ = sign_up(make_server(), email_sender)
-    users = FaultyUserStore(user_store)
-    users.fail("get_user")
+    users = InterferingUserStore(user_store)
+    users.fail("get_user", times=None)
     server = make_server(user_store=users)
-    assert error(server, "get_session", session_token=token[:-1] + "x") == "invalid_session_token"
+    assert error(server, "get_session", session_token=with_wrong_secret(token)) == "invalid_session_token"
     assert error(server, "get_session", session_token=token) == "internal_error"
 
 
@@ -155,16 +155,16 @@ def test_session_storage_failures(
     error_logger: CapturingErrorLogger,
 ) -> None:
     token, _ = sign_up(make_server(), email_sender)
-    faulty = FaultyStorage(storage)
-    faulty.fail("get", "aaah.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("get", "aaah.", times=None)
     assert error(make_server(storage=faulty), "get_session", session_token=token) == "internal_error"
     clock.advance(60)
-    faulty = FaultyStorage(storage)
-    faulty.fail("update", "aaah.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("update", "aaah.", times=None)
     assert error(make_server(storage=faulty), "get_session", session_token=token) == "internal_error"
     # A lost race on the activity write is ignored.
-    faulty = FaultyStorage(storage)
-    faulty.before("update", "aaah.", lambda key, *_: faulty.touch(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("update", "aaah.", faulty.competing_update)
     ok(make_server(storage=faulty), "get_session", session_token=token)
     assert error_logger.actions == ["get_session", "get_session"]
 
@@ -182,11 +182,11 @@ def test_delete_session_failures(
     make_server: Callable[..., Server], email_sender: CapturingEmailSender, storage: Any
 ) -> None:
     token, _ = sign_up(make_server(), email_sender)
-    faulty = FaultyStorage(storage)
-    faulty.fail("delete", "aaah.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("delete", "aaah.", times=None)
     assert error(make_server(storage=faulty), "delete_session", session_token=token) == "internal_error"
-    faulty = FaultyStorage(storage)
-    faulty.before("delete", "aaah.", lambda key: storage.delete(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("delete", "aaah.", faulty.vanish)
     assert ok(make_server(storage=faulty), "delete_session", session_token=token) == {}
 
 
@@ -206,7 +206,7 @@ def test_delete_all_sessions_failures(
     error_logger: CapturingErrorLogger,
 ) -> None:
     token, _ = sign_up(make_server(), email_sender)
-    users = FaultyUserStore(user_store)
+    users = InterferingUserStore(user_store)
     users.fail("increment_user_sessions_counter", UserNotFoundError("moved"), times=1)
     users.fail("increment_user_sessions_counter", RuntimeError("db down"), times=1)
     server = make_server(user_store=users)

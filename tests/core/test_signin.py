@@ -10,7 +10,7 @@ import pytest
 from faroe_flask import Server
 
 from ..conftest import STRONG_PASSWORD, CapturingEmailSender, CapturingErrorLogger, FakeClock
-from .faults import FaultyStorage, FaultyUserStore
+from .wrappers import InterferingStorage, InterferingUserStore, with_wrong_secret
 from .helpers import error, ok, sign_up
 
 EMAIL = "user@example.com"
@@ -54,11 +54,11 @@ def test_create_signin_internal_errors(
     make_server: Callable[..., Server], storage: Any, user_store: Any, user_id: str,
     error_logger: CapturingErrorLogger,
 ) -> None:
-    users = FaultyUserStore(user_store)
-    users.fail("get_user_by_email_address")
+    users = InterferingUserStore(user_store)
+    users.fail("get_user_by_email_address", times=None)
     assert error(make_server(user_store=users), "create_signin", user_email_address=EMAIL) == "internal_error"
-    faulty = FaultyStorage(storage)
-    faulty.fail("add", "aaaj.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("add", "aaaj.", times=None)
     assert error(make_server(storage=faulty), "create_signin", user_email_address=EMAIL) == "internal_error"
     assert error_logger.actions == ["create_signin", "create_signin"]
 
@@ -66,7 +66,7 @@ def test_create_signin_internal_errors(
 def test_get_and_delete_signin(server: Server, user_id: str) -> None:
     token = _signin(server)
     assert ok(server, "get_signin", signin_token=token)["signin"]["user_id"] == user_id
-    assert error(server, "get_signin", signin_token=token[:-1] + "x") == "invalid_signin_token"
+    assert error(server, "get_signin", signin_token=with_wrong_secret(token)) == "invalid_signin_token"
     assert ok(server, "delete_signin", signin_token=token) == {}
     assert error(server, "get_signin", signin_token=token) == "invalid_signin_token"
     assert error(server, "delete_signin", signin_token=token) == "invalid_signin_token"
@@ -77,15 +77,15 @@ def test_delete_signin_races_and_failures(
 ) -> None:
     server = make_server()
     token = _signin(server)
-    faulty = FaultyStorage(storage)
-    faulty.before("delete", "aaaj.", lambda key: storage.delete(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("delete", "aaaj.", faulty.vanish)
     assert error(make_server(storage=faulty), "delete_signin", signin_token=token) == "invalid_signin_token"
     token = _signin(server)
-    faulty = FaultyStorage(storage)
-    faulty.fail("delete", "aaaj.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("delete", "aaaj.", times=None)
     assert error(make_server(storage=faulty), "delete_signin", signin_token=token) == "internal_error"
-    faulty = FaultyStorage(storage)
-    faulty.fail("get", "aaaj.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("get", "aaaj.", times=None)
     assert error(make_server(storage=faulty), "get_signin", signin_token=token) == "internal_error"
 
 
@@ -126,10 +126,10 @@ def test_a_wrong_secret_is_checked_before_the_user_store(
 ) -> None:
     server = make_server()
     token = _signin(server)
-    users = FaultyUserStore(user_store)
-    users.fail("get_user")
+    users = InterferingUserStore(user_store)
+    users.fail("get_user", times=None)
     faulty_server = make_server(user_store=users)
-    assert error(faulty_server, "get_signin", signin_token=token[:-1] + "x") == "invalid_signin_token"
+    assert error(faulty_server, "get_signin", signin_token=with_wrong_secret(token)) == "invalid_signin_token"
     assert error(faulty_server, "get_signin", signin_token=token) == "internal_error"
 
 
@@ -165,13 +165,13 @@ def test_verify_signin_user_password_failures(
 ) -> None:
     server = make_server()
     token = _signin(server)
-    faulty = FaultyStorage(storage)
-    faulty.before("update", "aaaj.", lambda key, *_: faulty.touch(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("update", "aaaj.", faulty.competing_update)
     assert error(make_server(storage=faulty), "verify_signin_user_password", signin_token=token,
                  password=STRONG_PASSWORD) == "internal_conflict"
     token = _signin(server)
-    faulty = FaultyStorage(storage)
-    faulty.before("update", "aaaq.", lambda key, *_: faulty.touch(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("update", "aaaq.", faulty.competing_update)
     assert error(make_server(storage=faulty), "verify_signin_user_password", signin_token=token,
                  password=STRONG_PASSWORD) == "internal_conflict"
     assert error_logger.entries == []
@@ -228,11 +228,11 @@ def test_complete_signin_consumes_the_signin_first(
 ) -> None:
     server = make_server()
     token = _verified_signin(server)
-    faulty = FaultyStorage(storage)
-    faulty.fail("add", "aaah.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("add", "aaah.", times=None)
     assert error(make_server(storage=faulty), "complete_signin", signin_token=token) == "internal_error"
     assert error(server, "get_signin", signin_token=token) == "invalid_signin_token"
     token = _verified_signin(server)
-    faulty = FaultyStorage(storage)
-    faulty.before("delete", "aaaj.", lambda key: storage.delete(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("delete", "aaaj.", faulty.vanish)
     assert error(make_server(storage=faulty), "complete_signin", signin_token=token) == "invalid_signin_token"

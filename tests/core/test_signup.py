@@ -10,7 +10,7 @@ import pytest
 from faroe_flask import Server, UserNotFoundError
 
 from ..conftest import STRONG_PASSWORD, WEAK_PASSWORD, BannedPasswords, CapturingEmailSender, CapturingErrorLogger, FakeClock
-from .faults import FaultyStorage, FaultyUserStore
+from .wrappers import InterferingStorage, InterferingUserStore
 from .helpers import call, error, ok, sign_up
 
 EMAIL = "user@example.com"
@@ -120,7 +120,7 @@ def test_create_signup_internal_failures(
     make_server: Callable[..., Server], storage: Any, user_store: Any, email_sender: CapturingEmailSender,
     error_logger: CapturingErrorLogger,
 ) -> None:
-    faulty_users = FaultyUserStore(user_store)
+    faulty_users = InterferingUserStore(user_store)
     faulty_users.fail("get_user_by_email_address", times=1)
     server = make_server(user_store=faulty_users)
     assert error(server, "create_signup", email_address=EMAIL) == "internal_error"
@@ -131,7 +131,7 @@ def test_create_signup_internal_failures(
 
     assert error(make_server(email_address_checker=Raising()), "create_signup", email_address=EMAIL) == "internal_error"
 
-    faulty = FaultyStorage(storage)
+    faulty = InterferingStorage(storage)
     faulty.fail("get", "aaas.", times=1)
     assert error(make_server(storage=faulty), "create_signup", email_address=EMAIL) == "internal_error"
     faulty.fail("add", "aaai.", times=1)
@@ -144,8 +144,8 @@ def test_create_signup_lost_bucket_race_is_internal_conflict(
 ) -> None:
     server = make_server()
     ok(server, "create_signup", email_address=EMAIL)
-    faulty = FaultyStorage(storage)
-    faulty.before("update", "aaar.", lambda key, *_: faulty.touch(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("update", "aaar.", faulty.competing_update)
     assert error(make_server(storage=faulty), "create_signup", email_address=EMAIL) == "internal_conflict"
     assert error_logger.entries == []
 
@@ -155,8 +155,8 @@ def test_create_signup_failed_email_deletes_the_signup(
     error_logger: CapturingErrorLogger,
 ) -> None:
     added: list[str] = []
-    faulty = FaultyStorage(storage)
-    faulty.before("add", "aaai.", lambda key, *_: added.append(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("add", "aaai.", lambda key, *_: added.append(key))
     email_sender.failing.add("signup_code")
     assert error(make_server(storage=faulty), "create_signup", email_address=EMAIL) == "internal_error"
     assert len(added) == 1
@@ -191,8 +191,8 @@ def test_signup_expires_after_20_minutes(server: Server, signups: Signups, clock
 
 def test_get_signup_storage_failure(make_server: Callable[..., Server], storage: Any, signups: Signups) -> None:
     token = signups.created()
-    faulty = FaultyStorage(storage)
-    faulty.fail("get", "aaai.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("get", "aaai.", times=None)
     assert error(make_server(storage=faulty), "get_signup", signup_token=token) == "internal_error"
 
 
@@ -213,13 +213,13 @@ def test_delete_signup(make_server: Callable[..., Server], server: Server, stora
     assert error(server, "get_signup", signup_token=token) == "invalid_signup_token"
 
     token = signups.created()
-    faulty = FaultyStorage(storage)
-    faulty.before("delete", "aaai.", lambda key: storage.delete(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("delete", "aaai.", faulty.vanish)
     assert error(make_server(storage=faulty), "delete_signup", signup_token=token) == "invalid_signup_token"
 
     token = signups.created()
-    faulty = FaultyStorage(storage)
-    faulty.fail("delete", "aaai.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("delete", "aaai.", times=None)
     assert error(make_server(storage=faulty), "delete_signup", signup_token=token) == "internal_error"
 
 
@@ -256,8 +256,8 @@ def test_send_signup_code_errors(
     assert error(server, "send_signup_email_address_verification_code", signup_token=token) == "internal_error"
     email_sender.failing.clear()
 
-    faulty = FaultyStorage(storage)
-    faulty.before("update", "aaar.", lambda key, *_: faulty.touch(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("update", "aaar.", faulty.competing_update)
     assert error(make_server(storage=faulty), "send_signup_email_address_verification_code", signup_token=token) == "internal_conflict"
 
 
@@ -293,14 +293,13 @@ def test_verify_signup_code_lost_race_is_internal_conflict(
     make_server: Callable[..., Server], storage: Any, signups: Signups, error_logger: CapturingErrorLogger
 ) -> None:
     token = signups.created()
-    faulty = FaultyStorage(storage)
-    faulty.before("update", "aaai.", lambda key, *_: faulty.touch(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("update", "aaai.", faulty.competing_update)
     assert error(make_server(storage=faulty), "verify_signup_email_address_verification_code",
                  signup_token=token, email_address_verification_code=signups.code()) == "internal_conflict"
     token = signups.created("b@example.com")
-    faulty = FaultyStorage(storage)
-    faulty.before("get", "aaai.", lambda key: None)  # first get is the resolution
-    faulty.before("get", "aaas.", lambda key: storage.delete("aaai." + token.split(".")[0]))
+    faulty = InterferingStorage(storage)
+    faulty.on("get", "aaas.", lambda key: storage.delete("aaai." + token.split(".")[0]))
     assert error(make_server(storage=faulty), "verify_signup_email_address_verification_code",
                  signup_token=token, email_address_verification_code=signups.code()) == "internal_conflict"
     assert error_logger.entries == []
@@ -332,8 +331,8 @@ def test_set_signup_password_lost_race_is_internal_conflict(
     make_server: Callable[..., Server], storage: Any, signups: Signups
 ) -> None:
     token = signups.verified()
-    faulty = FaultyStorage(storage)
-    faulty.before("update", "aaai.", lambda key, *_: faulty.touch(key))
+    faulty = InterferingStorage(storage)
+    faulty.on("update", "aaai.", faulty.competing_update)
     assert error(make_server(storage=faulty), "set_signup_password", signup_token=token,
                  password=STRONG_PASSWORD) == "internal_conflict"
 
@@ -411,7 +410,7 @@ def test_complete_signup_user_store_failures(
     make_server: Callable[..., Server], user_store: Any, signups: Signups, error_logger: CapturingErrorLogger
 ) -> None:
     token = signups.with_password()
-    faulty = FaultyUserStore(user_store)
+    faulty = InterferingUserStore(user_store)
     faulty.fail("create_user", UserNotFoundError("?"), times=1)
     faulty.fail("create_user", RuntimeError("db down"), times=1)
     server = make_server(user_store=faulty)
@@ -426,8 +425,8 @@ def test_complete_signup_session_not_created(
     error_logger: CapturingErrorLogger,
 ) -> None:
     token = signups.with_password()
-    faulty = FaultyStorage(storage)
-    faulty.fail("add", "aaah.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("add", "aaah.", times=None)
     assert error(make_server(storage=faulty), "complete_signup", signup_token=token) == "session_not_created"
     assert error_logger.actions == ["complete_signup"]
     user_store.get_user_by_email_address(EMAIL)  # the user exists
@@ -438,8 +437,8 @@ def test_complete_signup_ignores_a_failing_cleanup(
     make_server: Callable[..., Server], storage: Any, signups: Signups, error_logger: CapturingErrorLogger
 ) -> None:
     token = signups.with_password()
-    faulty = FaultyStorage(storage)
-    faulty.fail("delete", "aaai.")
+    faulty = InterferingStorage(storage)
+    faulty.fail("delete", "aaai.", times=None)
     ok(make_server(storage=faulty), "complete_signup", signup_token=token)
     assert error_logger.actions == ["complete_signup"]
 

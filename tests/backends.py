@@ -1,26 +1,110 @@
 """The storage/user-store backends the engine's tests run on.
 
-``BACKENDS`` lists them as pytest params; ``open_backend(name, tmp_path)`` yields a fresh
-``(storage, user_store)`` pair and cleans up afterwards. Both user stores also offer the
-administration methods ``set_user_disabled`` and ``set_user_display_name``.
+``BACKENDS`` lists them as pytest params: the in-memory parts, SQLite (a file in ``tmp_path``),
+PostgreSQL and MySQL/MariaDB (the last two only when ``FAROE_TEST_POSTGRESQL_URL`` /
+``FAROE_TEST_MYSQL_URL`` are set, else skipped). ``open_backend(name, tmp_path)`` yields a fresh
+``(storage, user_store)`` pair and cleans up afterwards: the SQL ones live in tables with a random
+suffix, created for the test and dropped after it, so that concurrent test runs on the same
+database never meet. Both user stores also offer the administration methods ``set_user_disabled``
+and ``set_user_display_name``.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import os
+import secrets
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine, MetaData, Table
 
 from faroe_flask import MemoryStorage, MemoryUserStore
+from faroe_flask.sql import SQLStorage, SQLUserStore, create_engine, make_storage_table, make_users_table
 
-BACKENDS = [pytest.param("memory", id="memory")]
+POSTGRESQL_URL_VARIABLE = "FAROE_TEST_POSTGRESQL_URL"
+MYSQL_URL_VARIABLE = "FAROE_TEST_MYSQL_URL"
+
+_SERVER_URL_VARIABLES = {"postgresql": POSTGRESQL_URL_VARIABLE, "mysql": MYSQL_URL_VARIABLE}
+
+
+def _server_param(name: str) -> Any:
+    variable = _SERVER_URL_VARIABLES[name]
+    return pytest.param(
+        name,
+        id=name,
+        marks=pytest.mark.skipif(not os.environ.get(variable), reason=f"{variable} is not set"),
+    )
+
+
+#: The SQL backends alone (tests that need an engine use these).
+SQL_BACKENDS = [pytest.param("sqlite", id="sqlite"), _server_param("postgresql"), _server_param("mysql")]
+BACKENDS = [pytest.param("memory", id="memory"), *SQL_BACKENDS]
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _shared_engine(name: str) -> Engine:
+    """One engine per database server for the whole test run (connecting is the slow part)."""
+    url = os.environ.get(_SERVER_URL_VARIABLES[name])
+    if not url:
+        pytest.skip(f"{_SERVER_URL_VARIABLES[name]} is not set")
+    with _engines_lock:
+        engine = _engines.get(name)
+        if engine is None:
+            engine = _engines[name] = create_engine(url)
+        return engine
+
+
+@atexit.register
+def _dispose_engines() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+
+
+def unique_suffix() -> str:
+    """A random suffix for table names that no concurrent test run will pick."""
+    return secrets.token_hex(5)
 
 
 @contextlib.contextmanager
-def open_backend(name: str, tmp_path: Path) -> Iterator[tuple[object, object]]:
+def open_engine(name: str, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on the named SQL backend: a new SQLite file, or the shared server engine."""
+    if name == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path / 'faroe.sqlite3'}")
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    if name not in _SERVER_URL_VARIABLES:
+        raise ValueError(f"unknown SQL backend {name}")
+    yield _shared_engine(name)
+
+
+@contextlib.contextmanager
+def open_tables(engine: Engine) -> Iterator[tuple[Table, Table]]:
+    """A storage table and a users table with unique names, dropped afterwards."""
+    suffix = unique_suffix()
+    metadata = MetaData()
+    storage_table = make_storage_table(metadata, f"faroe_storage_{suffix}")
+    users_table = make_users_table(metadata, f"faroe_users_{suffix}")
+    metadata.create_all(engine)
+    try:
+        yield storage_table, users_table
+    finally:
+        metadata.drop_all(engine)
+
+
+@contextlib.contextmanager
+def open_backend(name: str, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
     if name == "memory":
         yield MemoryStorage(), MemoryUserStore()
         return
-    raise ValueError(f"unknown backend {name}")
+    with open_engine(name, tmp_path) as engine, open_tables(engine) as (storage_table, users_table):
+        yield SQLStorage(engine, storage_table), SQLUserStore(engine, users_table)

@@ -1,0 +1,138 @@
+"""Sixteen threads racing on one record: exactly one wins, on every SQL database."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, update
+
+from faroe_flask import (
+    StorageEntryAlreadyExistsError,
+    StorageEntryNotFoundError,
+    UserEmailAddressAlreadyUsedError,
+    UserNotFoundError,
+)
+from faroe_flask.sql import SQLStorage, SQLUserStore
+from faroe_flask.sql.engine import transaction
+
+from ..backends import SQL_BACKENDS, open_engine, open_tables
+
+THREADS = 16
+HINT = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+def _race(work: Callable[[int], object]) -> Counter[str]:
+    """Run ``work(i)`` in 16 threads released together; count outcomes by exception name."""
+    barrier = threading.Barrier(THREADS)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def run(number: int) -> None:
+        barrier.wait()
+        try:
+            work(number)
+            outcome = "ok"
+        except Exception as exc:  # noqa: BLE001 - every outcome is counted and checked
+            outcome = type(exc).__name__
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(number,)) for number in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return Counter(outcomes)
+
+
+def test_one_of_sixteen_updates_with_the_same_counter_wins(sql_storage: SQLStorage) -> None:
+    sql_storage.add("aaaq.bucket", b"start", HINT)
+    outcomes = _race(lambda n: sql_storage.update("aaaq.bucket", f"v{n}".encode(), HINT, 0))
+    assert outcomes == Counter({"ok": 1, StorageEntryNotFoundError.__name__: THREADS - 1})
+    value, counter = sql_storage.get("aaaq.bucket")
+    assert counter == 1 and value.startswith(b"v")
+
+
+def test_one_of_sixteen_adds_of_the_same_key_wins(sql_storage: SQLStorage) -> None:
+    outcomes = _race(lambda n: sql_storage.add("aaah.session", f"v{n}".encode(), HINT))
+    assert outcomes == Counter({"ok": 1, StorageEntryAlreadyExistsError.__name__: THREADS - 1})
+    assert sql_storage.get("aaah.session")[1] == 0
+
+
+def test_one_of_sixteen_signups_with_the_same_email_address_wins(sql_user_store: SQLUserStore) -> None:
+    outcomes = _race(lambda n: sql_user_store.create_user("race@example.com", b"h", "alg", b"s"))
+    assert outcomes == Counter({"ok": 1, UserEmailAddressAlreadyUsedError.__name__: THREADS - 1})
+    assert sql_user_store.get_user_by_email_address("race@example.com").email_address_counter == 0
+
+
+def test_one_of_sixteen_users_gets_a_contested_email_address(sql_user_store: SQLUserStore) -> None:
+    users = [sql_user_store.create_user(f"u{n}@example.com", b"h", "alg", b"s") for n in range(THREADS)]
+    outcomes = _race(lambda n: sql_user_store.update_user_email_address(users[n].id, "taken@example.com", 0))
+    assert outcomes == Counter({"ok": 1, UserEmailAddressAlreadyUsedError.__name__: THREADS - 1})
+    winner = sql_user_store.get_user_by_email_address("taken@example.com")
+    assert winner.email_address_counter == 1
+
+
+def test_one_of_sixteen_session_counter_increments_wins(sql_user_store: SQLUserStore) -> None:
+    user = sql_user_store.create_user("alice@example.com", b"h", "alg", b"s")
+    outcomes = _race(lambda n: sql_user_store.increment_user_sessions_counter(user.id, 0))
+    assert outcomes == Counter({"ok": 1, UserNotFoundError.__name__: THREADS - 1})
+    assert sql_user_store.get_user(user.id).sessions_counter == 1
+
+
+@pytest.fixture(params=SQL_BACKENDS[1:])
+def server_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """PostgreSQL or MySQL (SQLite's BEGIN IMMEDIATE serialises writers: no deadlock there)."""
+    with open_engine(str(request.param), tmp_path) as engine:
+        yield engine
+
+
+def test_a_deadlock_victim_is_run_again(server_engine: Engine) -> None:
+    with open_tables(server_engine) as (table, _users):
+        storage = SQLStorage(server_engine, table)
+        storage.add("a", b"", HINT)
+        storage.add("b", b"", HINT)
+        barrier = threading.Barrier(2, timeout=30)
+        attempts: Counter[str] = Counter()
+
+        def lock_both(first: str, second: str) -> Callable[[Connection], None]:
+            def work(connection: Connection) -> None:
+                attempts[first] += 1
+                bump = table.c.counter + 1
+                connection.execute(update(table).where(table.c.key == first).values(counter=bump))
+                if attempts[first] == 1:
+                    barrier.wait()  # both now hold one row and want the other's: a deadlock
+                connection.execute(update(table).where(table.c.key == second).values(counter=bump))
+
+            return work
+
+        outcomes = _race_two(
+            lambda: transaction(server_engine, lock_both("a", "b"), write=True),
+            lambda: transaction(server_engine, lock_both("b", "a"), write=True),
+        )
+        assert outcomes == ["ok", "ok"]
+        assert sorted(attempts.values()) == [1, 2]  # the victim ran again and then succeeded
+        assert storage.get("a")[1] == 2 and storage.get("b")[1] == 2
+
+
+def _race_two(*works: Callable[[], object]) -> list[str]:
+    outcomes: list[str] = []
+
+    def run(work: Callable[[], object]) -> None:
+        try:
+            work()
+            outcomes.append("ok")
+        except Exception as exc:  # noqa: BLE001 - reported in the assertion
+            outcomes.append(repr(exc))
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

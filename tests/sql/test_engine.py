@@ -1,0 +1,138 @@
+"""create_engine's settings: they are what makes the SQL parts correct under concurrency."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Engine, MetaData, String, Table, event, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from faroe_flask.sql import SQLStorage, create_engine
+from faroe_flask.sql.engine import SQLITE_BUSY_TIMEOUT_MS, SQLIntegrityError, transaction
+
+from ..backends import open_engine, open_tables, unique_suffix
+
+HINT = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'engine.sqlite3'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"]
+)
+def test_sqlite_in_memory_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="file"):
+        create_engine(url)
+
+
+def test_sqlite_uses_wal_and_a_busy_timeout(sqlite_engine: Engine) -> None:
+    with sqlite_engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
+
+
+def test_sqlite_transactions_really_begin(sqlite_engine: Engine) -> None:
+    # pysqlite's legacy mode never begins a transaction for a SELECT, so a second read in the
+    # "same transaction" would see another connection's commit. With a real BEGIN it sees a snapshot.
+    table = Table("t", MetaData(), Column("k", String(10), primary_key=True), Column("v", String(10)))
+    table.create(sqlite_engine)
+    with sqlite_engine.begin() as connection:
+        connection.execute(insert(table).values(k="a", v="old"))
+    with sqlite_engine.connect() as reader, reader.begin():
+        assert reader.execute(select(table.c.v)).scalar_one() == "old"
+        with sqlite_engine.begin() as writer:
+            writer.execute(update(table).values(v="new"))
+        assert reader.execute(select(table.c.v)).scalar_one() == "old"
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(select(table.c.v)).scalar_one() == "new"
+
+
+def test_sqlite_write_transactions_begin_immediate(sqlite_engine: Engine) -> None:
+    storage_table = Table("s", MetaData(), Column("k", String(10), primary_key=True))
+    storage_table.create(sqlite_engine)
+    statements: list[str] = []
+
+    @event.listens_for(sqlite_engine, "before_cursor_execute")
+    def record(_c: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    transaction(sqlite_engine, lambda c: c.execute(select(storage_table.c.k)).all())
+    transaction(sqlite_engine, lambda c: c.execute(insert(storage_table).values(k="x")), write=True)
+    assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN", "BEGIN IMMEDIATE"]
+
+
+def test_every_engine_pings_and_hides_parameters(engine: Engine) -> None:
+    assert engine.pool._pre_ping  # noqa: SLF001 - no public accessor
+    marker = "alice.secret-marker@example.com"
+    with pytest.raises(DBAPIError) as caught:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT :p FROM faroe_no_such_table"), {"p": marker})
+    assert marker not in str(caught.value)
+    assert "hidden" in str(caught.value)
+
+
+def test_integrity_errors_do_not_quote_values(engine: Engine, sql_storage: SQLStorage) -> None:
+    marker = "aaar.secret-marker@example.com"
+    row = {"key": marker, "value": None, "counter": 0, "expires_at": datetime(2030, 1, 1)}
+    statement = insert(sql_storage.table).values(row)
+    with pytest.raises(SQLIntegrityError) as caught:
+        transaction(engine, lambda c: c.execute(statement), write=True)
+    assert not caught.value.unique_violation
+    assert marker not in str(caught.value)
+    sql_storage.add(marker, b"v", HINT)
+    duplicate = insert(sql_storage.table).values({**row, "value": b"v"})
+    with pytest.raises(SQLIntegrityError) as caught:
+        transaction(engine, lambda c: c.execute(duplicate), write=True)
+    assert caught.value.unique_violation
+    assert marker not in str(caught.value)
+
+
+@pytest.fixture
+def mysql_engine(tmp_path: Path) -> Iterator[Engine]:
+    with open_engine("mysql", tmp_path) as engine:  # skips without FAROE_TEST_MYSQL_URL
+        yield engine
+
+
+def test_mysql_connections_are_utf8mb4_and_read_committed(mysql_engine: Engine) -> None:
+    with mysql_engine.connect() as connection:
+        charset = connection.exec_driver_sql("SELECT @@session.character_set_connection").scalar()
+        assert charset == "utf8mb4"
+        assert connection.get_isolation_level() == "READ COMMITTED"
+
+
+def test_mysql_compared_columns_use_a_binary_collation(mysql_engine: Engine) -> None:
+    query = text(
+        "SELECT table_name, column_name, collation_name FROM information_schema.columns "
+        "WHERE table_schema = DATABASE() AND table_name IN (:s, :u) AND collation_name IS NOT NULL"
+    )
+    with open_tables(mysql_engine) as (storage_table, users_table), mysql_engine.connect() as connection:
+        rows = connection.execute(query, {"s": storage_table.name, "u": users_table.name}).all()
+    collations = {(str(table).lower(), column): collation for table, column, collation in rows}
+    assert collations[(storage_table.name, "key")] == "utf8mb4_bin"
+    assert collations[(users_table.name, "id")] == "utf8mb4_bin"
+    assert collations[(users_table.name, "email_address")] == "utf8mb4_bin"
+
+
+def test_mysql_default_collation_would_ignore_case(mysql_engine: Engine) -> None:
+    # Why the binary collation matters: the same column with the database default matches 'a' = 'A'.
+    engine = mysql_engine
+    metadata = MetaData()
+    name = f"faroe_collation_{unique_suffix()}"
+    table = Table(name, metadata, Column("k", String(20), primary_key=True))
+    metadata.create_all(engine)
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(table).values(k="User@x.io"))
+            found = connection.execute(select(table.c.k).where(table.c.k == "user@x.io")).all()
+        assert found == [("User@x.io",)]
+    finally:
+        metadata.drop_all(engine)

@@ -1,0 +1,257 @@
+"""The Flask extension: ``Faroe(app)`` / ``Faroe().init_app(app)``.
+
+``init_app`` puts every ``FAROE_*`` key of ``faroe_flask.config.DEFAULTS`` into ``app.config``
+with ``setdefault``, builds a ``Server`` from the parts passed in and, for the others, from the
+configuration (``SQLStorage``/``SQLUserStore`` on ``FAROE_DATABASE_URL``, Argon2id, the email
+sender and the password strength check), stores a ``FaroeState`` in ``app.extensions["faroe"]``,
+registers the ``flask faroe`` commands and (unless ``register_blueprint=False``) the endpoint
+blueprint. App code reaches the server through ``faroe.server`` or ``current_faroe.server`` and
+can run actions in-process with ``current_faroe.invoke(action, arguments)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from flask import Blueprint, Flask, Request, current_app, has_app_context
+from werkzeug.local import LocalProxy
+
+from . import config as cfg
+from .blueprint import create_blueprint
+from .config import ConfigError, EndpointSettings
+from .core.envelope import ActionResult
+from .core.interfaces import (
+    ActionErrorLogger,
+    Clock,
+    EmailAddressChecker,
+    EmailSender,
+    PasswordStrengthChecker,
+    Storage,
+    UserStore,
+)
+from .core.server import Server
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = ["Faroe", "FaroeState", "current_faroe", "ConfigError"]
+
+_logger = logging.getLogger("faroe_flask")
+
+Authenticate = Callable[[Request], bool]
+
+
+@dataclasses.dataclass
+class FaroeState:
+    """What ``init_app`` leaves in ``app.extensions["faroe"]``."""
+
+    extension: Faroe
+    server: Server
+    endpoint: EndpointSettings
+    url_prefix: str
+    authenticate: Authenticate | None = None
+    engine: Engine | None = None
+    database_url: str | None = None
+
+    @property
+    def storage(self) -> Storage:
+        return self.server.storage
+
+    @property
+    def user_store(self) -> UserStore:
+        return self.server.user_store
+
+    @property
+    def endpoint_is_open(self) -> bool:
+        return self.authenticate is None and not self.endpoint.endpoint_secret
+
+    def is_authorised(self, request: Request) -> bool:
+        """``authenticate(request)`` when given, else the bearer secret, else open."""
+        if self.authenticate is not None:
+            try:
+                return bool(self.authenticate(request))
+            except Exception:  # noqa: BLE001 - fail closed; the traceback holds no request data
+                _logger.exception("the Faroe authenticate callable raised; answering 401")
+                return False
+        secret = self.endpoint.endpoint_secret
+        if not secret:
+            return True
+        header = request.headers.get("Authorization", "")
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        return hmac.compare_digest(presented.strip().encode("utf-8"), secret.encode("utf-8"))
+
+    def invoke(self, action: str, arguments: Mapping[str, str]) -> ActionResult:
+        """Run an action in-process (no HTTP, no allowlist/blocklist, no authentication)."""
+        return self.server.invoke(action, arguments)
+
+
+class Faroe:
+    """The Faroe auth server as a Flask extension.
+
+    Every keyword argument is optional; a part not passed in is built from the app's
+    configuration. ``server`` replaces the whole engine (the other parts are then ignored).
+    ``authenticate(request) -> bool`` replaces the ``FAROE_ENDPOINT_SECRET`` bearer check.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        storage: Storage | None = None,
+        user_store: UserStore | None = None,
+        email_sender: EmailSender | None = None,
+        password_strength_checker: PasswordStrengthChecker | None = None,
+        error_logger: ActionErrorLogger | None = None,
+        clock: Clock | None = None,
+        email_address_checker: EmailAddressChecker | None = None,
+        server: Server | None = None,
+        authenticate: Authenticate | None = None,
+        register_blueprint: bool = True,
+        blueprint_name: str = "faroe",
+    ) -> None:
+        self.storage = storage
+        self.user_store = user_store
+        self.email_sender = email_sender
+        self.password_strength_checker = password_strength_checker
+        self.error_logger = error_logger
+        self.clock = clock
+        self.email_address_checker = email_address_checker
+        self._server = server
+        self.authenticate = authenticate
+        self.register_blueprint = register_blueprint
+        self.blueprint_name = blueprint_name
+        self.app = app
+        if app is not None:
+            self.init_app(app)
+
+    # Flask extension protocol -----------------------------------------------------------------
+
+    def init_app(self, app: Flask) -> None:
+        if "faroe" in app.extensions:
+            raise RuntimeError("the Faroe extension is already registered on this app")
+        for key, value in cfg.DEFAULTS.items():
+            app.config.setdefault(key, dict(value) if isinstance(value, Mapping) else value)
+        state = self._build_state(app)
+        app.extensions["faroe"] = state
+        from .cli import faroe_cli
+
+        app.cli.add_command(faroe_cli)
+        if self.register_blueprint:
+            app.register_blueprint(create_blueprint(self.blueprint_name))
+
+    def create_blueprint(self, name: str | None = None, url_prefix: str | None = None) -> Blueprint:
+        """A new endpoint blueprint, for ``register_blueprint=False`` set-ups."""
+        return create_blueprint(name or self.blueprint_name, url_prefix)
+
+    # Access from app code ---------------------------------------------------------------------
+
+    def get_state(self, app: Flask | None = None) -> FaroeState:
+        if app is None:
+            if has_app_context():
+                app = cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
+            elif self.app is not None:
+                app = self.app
+            else:
+                raise RuntimeError("no app: pass one, or use this inside an app context")
+        state = app.extensions.get("faroe")
+        if state is None or state.extension is not self:
+            raise RuntimeError("this Faroe extension is not initialised on the app")
+        return cast(FaroeState, state)
+
+    @property
+    def server(self) -> Server:
+        """The engine of the current app (or of the app given to the constructor)."""
+        return self.get_state().server
+
+    def invoke(self, action: str, arguments: Mapping[str, str]) -> ActionResult:
+        return self.get_state().invoke(action, arguments)
+
+    # Building the parts -----------------------------------------------------------------------
+
+    def _build_state(self, app: Flask) -> FaroeState:
+        config = app.config
+        endpoint = EndpointSettings.from_config(config)
+        url_prefix = cfg.url_prefix(config)
+        database_url = config.get("FAROE_DATABASE_URL") or None
+        engine: Engine | None = None
+        if self._server is not None:
+            server = self._server
+        else:
+            storage, user_store = self.storage, self.user_store
+            if storage is None or user_store is None:
+                if not database_url:
+                    raise ConfigError(
+                        "FAROE_DATABASE_URL is not set: set it, or pass storage= and user_store="
+                    )
+                storage, user_store, engine = _sql_parts(str(database_url), storage, user_store)
+            server = Server(
+                storage=storage,
+                user_store=user_store,
+                email_sender=self.email_sender or _email_sender(app),
+                user_password_hash_algorithms=cfg.user_password_algorithms_from_config(config),
+                temporary_password_hash_algorithm=cfg.temporary_password_algorithm_from_config(config),
+                password_strength_checker=self.password_strength_checker or _strength_checker(config),
+                error_logger=self.error_logger,
+                max_concurrent_password_hashing=cfg.max_concurrent_password_hashing(config),
+                clock=self.clock,
+                email_address_checker=self.email_address_checker,
+                session_config=cfg.session_config_from_config(config),
+                storage_key_prefix=cfg.storage_key_prefix(config),
+            )
+        return FaroeState(
+            extension=self,
+            server=server,
+            endpoint=endpoint,
+            url_prefix=url_prefix,
+            authenticate=self.authenticate,
+            engine=engine,
+            database_url=str(database_url) if database_url else None,
+        )
+
+
+def _sql_parts(
+    url: str, storage: Storage | None, user_store: UserStore | None
+) -> tuple[Storage, UserStore, Engine]:
+    from .sql import SQLStorage, SQLUserStore, create_engine
+
+    engine = create_engine(url)
+    return storage or SQLStorage(engine), user_store or SQLUserStore(engine), engine
+
+
+def _email_sender(app: Flask) -> EmailSender:
+    from .mail import ConsoleEmailSender, FlaskMailEmailSender
+
+    subjects = cfg.email_subjects(app.config)
+    if cfg.email_sender_kind(app.config) == "console":
+        return ConsoleEmailSender(app, subjects=subjects)
+    if "mail" not in app.extensions:
+        from flask_mail import Mail
+
+        Mail(app)
+    return FlaskMailEmailSender(app, subjects=subjects, timeout=cfg.smtp_timeout(app.config))
+
+
+def _strength_checker(config: Mapping[str, Any]) -> PasswordStrengthChecker:
+    from .core.strength import PwnedPasswordsChecker, common_passwords_checker
+
+    if cfg.strength_check_mode(config) == "offline":
+        return common_passwords_checker()
+    url, timeout = cfg.pwned_settings(config)
+    return PwnedPasswordsChecker(url, timeout)
+
+
+def _current_state() -> FaroeState:
+    state = current_app.extensions.get("faroe")
+    if state is None:
+        raise RuntimeError("the Faroe extension is not initialised on the current app")
+    return cast(FaroeState, state)
+
+
+#: The current app's ``FaroeState`` (``current_faroe.server``, ``current_faroe.invoke(...)``).
+current_faroe: FaroeState = cast(FaroeState, LocalProxy(_current_state))

@@ -1,0 +1,109 @@
+"""A real SMTP server (aiosmtpd) on a free loopback port, in a background thread.
+
+``SMTPSink`` keeps every received message as an ``email.message.EmailMessage``. With
+``reject=True`` it reads the message and then answers ``554``, so the client's ``sendmail``
+raises ``SMTPDataError`` (a failing SMTP server) while the test can still see what was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.smtp import SMTP
+
+# aiosmtpd logs whole SMTP conversations at DEBUG; keep test output readable.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+class _Handler:
+    def __init__(self, sink: SMTPSink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        with self.sink.lock:
+            self.sink.messages.append(message)
+        return "554 Transaction failed" if self.sink.reject else "250 Message accepted for delivery"
+
+
+class SMTPSink:
+    def __init__(self, *, reject: bool = False) -> None:
+        self.reject = reject
+        self.messages: list[EmailMessage] = []
+        self.lock = threading.Lock()
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._server: asyncio.Server | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> SMTPSink:
+        self._thread.start()
+        handler = _Handler(self)
+
+        async def start() -> asyncio.Server:
+            return await self._loop.create_server(
+                lambda: SMTP(handler, hostname="faroe-test-smtp"), self.host, 0
+            )
+
+        self._server = asyncio.run_coroutine_threadsafe(start(), self._loop).result(timeout=10)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        server = self._server
+
+        async def stop() -> None:
+            if server is not None:
+                server.close()
+                await server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def received(self) -> list[EmailMessage]:
+        with self.lock:
+            return list(self.messages)
+
+    def wait_for(self, predicate: Callable[[EmailMessage], bool], timeout: float = 10.0) -> EmailMessage:
+        """The first received message matching ``predicate``; polls until ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for message in self.received():
+                if predicate(message):
+                    return message
+            if time.monotonic() > deadline:
+                raise AssertionError("no matching email arrived")
+            time.sleep(0.02)
+
+    def last_to(self, address: str, subject_part: str = "") -> EmailMessage:
+        return self.wait_for(lambda m: address in str(m["To"]) and subject_part in str(m["Subject"]))
+
+
+def text_and_html(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert text is not None and html is not None, "the email lacks a text or an HTML part"
+    return text.get_content(), html.get_content()
+
+
+def secret_from(message: EmailMessage, length: int) -> str:
+    """The code (8) or temporary password (12) of a message; the text and HTML parts must agree."""
+    text, html = text_and_html(message)
+    pattern = rf"(?<![A-Z0-9])([ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{{{length}}})(?![A-Z0-9])"
+    in_text = re.findall(pattern, text)
+    in_html = re.findall(pattern, html)
+    assert len(in_text) == 1 and in_html == in_text, (in_text, in_html)
+    return str(in_text[0])

@@ -1,0 +1,135 @@
+"""``flask faroe ...`` on SQLite, PostgreSQL and MariaDB (the latter two when their URLs are set)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner, FlaskClient
+
+from faroe_flask.extension import Faroe
+
+from ..conftest import BannedPasswords, CapturingEmailSender, FakeClock
+from .conftest import FAST_HASHING, PASSWORD, AppFactory, invoke, values_of
+
+EMAIL = "user@example.com"
+
+
+@pytest.fixture
+def sql_app(database_url: str, email_sender: CapturingEmailSender, clock: FakeClock) -> Iterator[Flask]:
+    app = Flask("faroe_cli_test")
+    app.config.update(FAST_HASHING, TESTING=True, FAROE_DATABASE_URL=database_url)
+    Faroe(app, email_sender=email_sender, clock=clock, password_strength_checker=BannedPasswords())
+    yield app
+    engine = app.extensions["faroe"].engine
+    if engine is not None:
+        engine.dispose()
+
+
+def run(app: Flask, *args: str) -> Any:
+    runner: FlaskCliRunner = app.test_cli_runner()
+    return runner.invoke(args=["faroe", *args])
+
+
+def sign_up(client: FlaskClient, email_sender: CapturingEmailSender) -> str:
+    signup_token = values_of(client, "create_signup", email_address=EMAIL)["signup_token"]
+    code = email_sender.last("signup_code")["code"]
+    values_of(client, "verify_signup_email_address_verification_code", signup_token=signup_token,
+              email_address_verification_code=code)
+    values_of(client, "set_signup_password", signup_token=signup_token, password=PASSWORD)
+    token: str = values_of(client, "complete_signup", signup_token=signup_token)["session_token"]
+    return token
+
+
+@pytest.fixture
+def migrated(sql_app: Flask) -> Flask:
+    result = run(sql_app, "db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "head" in result.output
+    return sql_app
+
+
+def test_db_upgrade_is_idempotent_and_makes_the_endpoint_work(
+    migrated: Flask, email_sender: CapturingEmailSender
+) -> None:
+    assert run(migrated, "db", "upgrade").exit_code == 0
+    session_token = sign_up(migrated.test_client(), email_sender)
+    assert values_of(migrated.test_client(), "get_session", session_token=session_token)["session"]
+
+
+def test_users_disable_and_enable(migrated: Flask, email_sender: CapturingEmailSender) -> None:
+    client = migrated.test_client()
+    session_token = sign_up(client, email_sender)
+    user_store = migrated.extensions["faroe"].user_store
+
+    result = run(migrated, "users", "disable", EMAIL)
+    assert result.exit_code == 0, result.output
+    assert f"{EMAIL} is now disabled" in result.output
+    user = user_store.get_user_by_email_address(EMAIL)
+    assert user.disabled is True and user.disabled_counter == 1
+    assert invoke(client, "get_session", session_token=session_token)["error_code"] == "invalid_session_token"
+    assert invoke(client, "create_signin", user_email_address=EMAIL)["error_code"] == "user_disabled"
+
+    again = run(migrated, "users", "disable", EMAIL)
+    assert again.exit_code == 0 and "already disabled" in again.output
+    assert user_store.get_user_by_email_address(EMAIL).disabled_counter == 1
+
+    result = run(migrated, "users", "enable", EMAIL)
+    assert result.exit_code == 0, result.output
+    user = user_store.get_user_by_email_address(EMAIL)
+    assert user.disabled is False and user.disabled_counter == 2
+    assert invoke(client, "create_signin", user_email_address=EMAIL)["ok"] is True
+
+
+def test_sessions_revoke(migrated: Flask, email_sender: CapturingEmailSender) -> None:
+    client = migrated.test_client()
+    session_token = sign_up(client, email_sender)
+    result = run(migrated, "sessions", "revoke", EMAIL)
+    assert result.exit_code == 0, result.output
+    assert "revoked" in result.output
+    user = migrated.extensions["faroe"].user_store.get_user_by_email_address(EMAIL)
+    assert user.sessions_counter == 1
+    assert invoke(client, "get_session", session_token=session_token)["error_code"] == "invalid_session_token"
+
+
+@pytest.mark.parametrize("command", [("users", "disable"), ("users", "enable"), ("sessions", "revoke")])
+def test_unknown_user_is_an_error(migrated: Flask, command: tuple[str, str]) -> None:
+    result = run(migrated, *command, "nobody@example.com")
+    assert result.exit_code == 1
+    assert "no user has the email address nobody@example.com" in result.output
+
+
+def test_purge_expired(migrated: Flask, clock: FakeClock) -> None:
+    client = migrated.test_client()
+    values_of(client, "create_signup", email_address=EMAIL)
+    result = run(migrated, "purge-expired")
+    assert result.exit_code == 0 and "Deleted 0 expired entries" in result.output
+    clock.advance(2 * 24 * 3600)
+    result = run(migrated, "purge-expired", "--batch-size", "1")
+    assert result.exit_code == 0, result.output
+    assert "Deleted 0 " not in result.output
+    assert "Deleted 0 expired entries" in run(migrated, "purge-expired").output
+
+
+def test_commands_fail_clearly_without_a_database(make_app: AppFactory) -> None:
+    app = make_app()  # in-memory parts, no FAROE_DATABASE_URL
+    result = run(app, "db", "upgrade")
+    assert result.exit_code == 1 and "FAROE_DATABASE_URL is not set" in result.output
+    result = run(app, "purge-expired")
+    assert result.exit_code == 1 and "does not support purging" in result.output
+
+
+def test_migration_failure_is_reported(make_app: AppFactory) -> None:
+    app = make_app({"FAROE_DATABASE_URL": "sqlite:////nonexistent-dir/x/faroe.sqlite3"})
+    result = run(app, "db", "upgrade")
+    assert result.exit_code == 1
+    assert "the migration failed" in result.output
+
+
+def test_commands_are_listed(make_app: AppFactory) -> None:
+    result = run(make_app(), "--help")
+    assert result.exit_code == 0
+    for name in ("db", "purge-expired", "users", "sessions"):
+        assert name in result.output

@@ -12,7 +12,6 @@ can run actions in-process with ``current_faroe.invoke(action, arguments)``.
 from __future__ import annotations
 
 import dataclasses
-import hmac
 import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
@@ -21,6 +20,7 @@ from flask import Blueprint, Flask, Request, current_app, has_app_context
 from werkzeug.local import LocalProxy
 
 from . import config as cfg
+from .bearer import bearer_matches, secret_digest
 from .blueprint import create_blueprint
 from .config import ConfigError, EndpointSettings
 from .core.envelope import ActionResult
@@ -80,11 +80,7 @@ class FaroeState:
         secret = self.endpoint.endpoint_secret
         if not secret:
             return True
-        header = request.headers.get("Authorization", "")
-        scheme, _, presented = header.partition(" ")
-        if scheme.lower() != "bearer":
-            return False
-        return hmac.compare_digest(presented.strip().encode("utf-8"), secret.encode("utf-8"))
+        return bearer_matches(request.headers.get("Authorization"), secret_digest(secret))
 
     def invoke(self, action: str, arguments: Mapping[str, str]) -> ActionResult:
         """Run an action in-process (no HTTP, no allowlist/blocklist, no authentication)."""

@@ -6,8 +6,6 @@ Go reference) use the users of a Flask app.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from collections.abc import Callable
 from typing import Any, Union
@@ -15,6 +13,7 @@ from typing import Any, Union
 from flask import Blueprint, Request, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..bearer import bearer_matches, secret_digest
 from ..client._json import dump_compact
 from ..core.credentials import generate_id
 from ..core.envelope import parse_json_object
@@ -104,21 +103,6 @@ def _run(store: UserStore, action: str, a: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _bearer_matches(header: str | None, expected_digest: bytes) -> bool:
-    """``Authorization: Bearer <secret>``, compared in constant time (SHA-256 of both sides, so
-    neither the content nor the length of the secret leaks)."""
-    if header is None:
-        return False
-    scheme, _, presented = header.partition(" ")
-    if scheme.lower() != "bearer" or not presented:
-        return False
-    try:
-        presented_bytes = presented.strip().encode("latin-1")  # WSGI header strings are latin-1
-    except UnicodeEncodeError:
-        return False
-    return hmac.compare_digest(hashlib.sha256(presented_bytes).digest(), expected_digest)
-
-
 def user_server_blueprint(
     user_store: UserStoreSource,
     *,
@@ -150,7 +134,7 @@ def user_server_blueprint(
         raise ValueError("secret must be a non-empty string of visible ASCII characters")
     if max_request_bytes < 1:
         raise ValueError("max_request_bytes must be positive")
-    expected_digest = hashlib.sha256(secret.encode("ascii")).digest() if secret is not None else None
+    expected_digest = secret_digest(secret) if secret is not None else None
     if secret is None and authenticate is None:
         _logger.warning(
             "the user server endpoint %s has no authentication: restrict it to the Faroe server",
@@ -166,7 +150,7 @@ def user_server_blueprint(
 
     def is_authenticated() -> bool:
         if expected_digest is not None:
-            return _bearer_matches(request.headers.get("Authorization"), expected_digest)
+            return bearer_matches(request.headers.get("Authorization"), expected_digest)
         if authenticate is not None:
             try:
                 return bool(authenticate(request))

@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 from flask import Flask, Response, request
-from waitress import wasyncore
-from waitress.server import create_server
 
+from ..servers import serve
 from faroe_flask import InvalidActionInvocationRequestError, MemoryStorage, MemoryUserStore, Server, SessionConfig
 from faroe_flask.client import Client, HTTPTransport, LocalTransport, Transport
 
@@ -33,25 +32,6 @@ from ..conftest import (
 )
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-@contextlib.contextmanager
-def serve(app: WSGIApp) -> Iterator[str]:
-    """Serve a WSGI app with waitress on a free loopback port; yield its base URL."""
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.task_dispatcher.shutdown(timeout=5)
-        # Close every channel from the loop's own thread, so that the loop ends at once.
-        server_map = server._map
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server_map))
-        thread.join(timeout=10)
-        if thread.is_alive():  # pragma: no cover - fall back to closing from here
-            wasyncore.close_all(server_map)
-            thread.join(timeout=10)
 
 
 def closed_port_url() -> str:

@@ -25,7 +25,6 @@ from .wrappers import (
     VERIFY_EMAIL_CODE_BUCKET,
     VERIFY_USER_PASSWORD_BUCKET,
     Rig,
-    StorageDown,
     assert_logged_once,
     assert_no_secrets,
     assert_nothing_logged,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from waitress import create_server, wasyncore
 
 from faroe_flask import MemoryStorage, MemoryUserStore
 from faroe_flask.extension import Faroe
@@ -92,28 +89,3 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """A fresh, empty database on SQLite, PostgreSQL and MariaDB (the latter two when set)."""
     with temporary_database(request.param, tmp_path) as url:
         yield url
-
-
-@contextlib.contextmanager
-def serve(app: Flask) -> Iterator[str]:
-    """Serve ``app`` with a real waitress server on a free loopback port; yield its base URL.
-
-    The server's event loop runs in small steps until told to stop, so that it is shut down from
-    its own thread's side only after it has stopped (no socket is closed under a running select).
-    """
-    server: Any = create_server(app, host="127.0.0.1", port=0, threads=4)
-    stop = threading.Event()
-
-    def run() -> None:
-        while not stop.is_set():
-            wasyncore.loop(timeout=0.05, map=server._map, count=1)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-        server.task_dispatcher.shutdown()
-        wasyncore.close_all(server._map)

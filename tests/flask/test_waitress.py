@@ -7,7 +7,8 @@ import json
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from .conftest import AppFactory, serve
+from ..servers import serve
+from .conftest import AppFactory
 
 GET_SESSION = json.dumps({"action": "get_session", "arguments": {"session_token": "x.y"}}).encode()
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from ._json import dump_compact, load_object
+from ..core.strict_json import dump_compact, load_object
 from .errors import MalformedResponseError
 from .models import (
     ActionError,

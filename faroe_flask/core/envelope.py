@@ -8,6 +8,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from .interfaces import InvalidActionInvocationRequestError
+from .strict_json import load_object
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,60 +34,14 @@ def _reject(reason: str) -> InvalidActionInvocationRequestError:
     return InvalidActionInvocationRequestError(reason)
 
 
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in result:
-            raise _reject("duplicate member name")
-        result[name] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise _reject(f"{name} is not JSON")
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_object_without_duplicates, parse_constant=_reject_constant)
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    """Walk the parsed document iteratively; a lone ``\\uD800``-style escape cannot become UTF-8."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 def parse_json_object(body: str | bytes) -> dict[str, Any]:
     """Parse one JSON object strictly; raise ``InvalidActionInvocationRequestError`` otherwise."""
-    if isinstance(body, (bytes, bytearray, memoryview)):
-        # Invalid UTF-8 becomes U+FFFD (F2.7): harmless inside strings, a syntax error outside.
-        text = bytes(body).decode("utf-8", errors="replace")
-    elif isinstance(body, str):
-        text = body
-    else:
+    if not isinstance(body, (str, bytes, bytearray, memoryview)):
         raise _reject("body must be str or bytes")
     try:
-        document = _DECODER.decode(text)
-    except InvalidActionInvocationRequestError:
-        raise
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-        raise _reject("not a JSON document") from exc
-    if not isinstance(document, dict):
-        raise _reject("not a JSON object")
-    if _has_lone_surrogate(document):
-        raise _reject("lone surrogate in a string")
-    return document
+        return load_object(body)
+    except (ValueError, RecursionError) as exc:
+        raise _reject(str(exc)) from None
 
 
 def read_request(

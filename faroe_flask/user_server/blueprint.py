@@ -14,7 +14,7 @@ from flask import Blueprint, Request, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..bearer import bearer_matches, secret_digest
-from ..client._json import dump_compact
+from ..core.strict_json import dump_compact
 from ..core.credentials import generate_id
 from ..core.envelope import parse_json_object
 from ..core.interfaces import (

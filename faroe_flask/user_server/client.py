@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..client._json import dump_compact, load_object
+from ..core.strict_json import dump_compact, load_object
 from ..client.errors import MalformedResponseError, TransportError, UnexpectedStatusError
 from ..client.transport import DEFAULT_TIMEOUT, HTTPTransport, Transport
 from ..core.interfaces import (

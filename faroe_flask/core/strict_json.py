@@ -1,4 +1,4 @@
-"""Strict JSON reading for responses (shared by the Faroe client and the user server client).
+"""Strict JSON reading and compact writing, shared by the endpoint, the client and the user server.
 
 Rules, the same as the reference's JSON library where it matters: one JSON object, no repeated
 member names at any depth, no ``NaN``/``Infinity``, no lone surrogate escapes, invalid UTF-8 bytes
@@ -47,9 +47,9 @@ def _has_lone_surrogate(document: Any) -> bool:
     return False
 
 
-def load_object(body: bytes) -> dict[str, Any]:
-    """Parse ``body`` as exactly one JSON object; raise ``ValueError`` otherwise."""
-    text = body.decode("utf-8", errors="replace")
+def load_object(body: str | bytes) -> dict[str, Any]:
+    """Parse ``body`` as exactly one JSON object; raise ``ValueError`` otherwise (foundations.md F2.7)."""
+    text = body if isinstance(body, str) else bytes(body).decode("utf-8", errors="replace")
     try:
         document = _DECODER.decode(text)
     except RecursionError:

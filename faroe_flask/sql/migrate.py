@@ -84,10 +84,11 @@ def _setting(config: Config | None, name: str) -> str | None:
     if name in config.attributes:
         value = config.attributes[name]
         return "" if value is None else str(value)
-    for argument in getattr(config.cmd_opts, "x", None) or ():
-        key, separator, value = argument.partition("=")
+    arguments: list[str] = getattr(config.cmd_opts, "x", None) or []
+    for argument in arguments:
+        key, separator, setting = argument.partition("=")
         if separator and key.strip() == name:
-            return value.strip()
+            return setting.strip()
     return config.get_main_option(name)
 
 

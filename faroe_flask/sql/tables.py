@@ -71,7 +71,7 @@ USER_COLUMNS: tuple[str, ...] = (
 OPTIONAL_USER_COLUMNS: frozenset[str] = frozenset({"display_name", "created_at"})
 
 #: Table options for MySQL/MariaDB: InnoDB (transactions, row locks) and 4-byte UTF-8.
-MYSQL_TABLE_OPTIONS: dict[str, str] = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+MYSQL_TABLE_OPTIONS: dict[str, Any] = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 
 _MYSQL = ("mysql", "mariadb")
 

@@ -25,7 +25,7 @@ branch_labels: str | Sequence[str] | None = ("faroe",)
 depends_on: str | Sequence[str] | None = None
 
 _MYSQL = ("mysql", "mariadb")
-_TABLE_OPTIONS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+_TABLE_OPTIONS: dict[str, Any] = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 
 
 def _exact_string(length: int) -> sa.types.TypeEngine[str]:

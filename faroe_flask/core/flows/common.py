@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from ..actions import Context, fail, internal_error
+from ..actions import Context, conflict, fail, from_unix_seconds, internal_error
 from ..entities import EntityKind
 from ..interfaces import User, UserNotFoundError
-from ..records import Record, Session
+from ..records import Record, Session, UserPasswordReset, UserPasswordUpdate
 from ..sessions import validate_session, validate_session_with_user
 from ..validation import is_valid_email_address, is_valid_password_length
 
@@ -124,3 +124,34 @@ def resolve_session_entity(
         fail("session_mismatch")
     assert entity_user is not None
     return record, session, user if fresh_user else entity_user
+
+
+def write_new_password(
+    ctx: Context,
+    kind: EntityKind[Any],
+    record: UserPasswordReset | UserPasswordUpdate,
+    user: User,
+    expected_password_hash_counter: int,
+) -> None:
+    """Complete a password change: store the record's new hash on the user (a compare-and-swap on
+    the password hash counter; a lost race is ``internal_conflict`` and keeps the record), delete
+    the record, and send the password-updated notification."""
+    try:
+        ctx.server.user_store.update_user_password_hash(
+            record.user_id,
+            record.new_password_hash,
+            record.new_password_hash_algorithm_id,
+            record.new_password_salt,
+            expected_password_hash_counter,
+        )
+    except UserNotFoundError:
+        conflict()
+    updated_at = from_unix_seconds(ctx.unix_seconds)
+    kind.delete_logging_errors(ctx, record.id)
+    send_notification(
+        ctx,
+        lambda: ctx.server.email_sender.send_user_password_updated_notification(
+            user.email_address, user.display_name, updated_at
+        ),
+        "password-updated notification",
+    )

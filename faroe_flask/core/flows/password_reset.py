@@ -7,10 +7,10 @@ invalidates the reset (the recommended §1.11 step 7b).
 
 from __future__ import annotations
 
-from ..actions import Context, LoggedFailure, Values, action, conflict, fail, from_unix_seconds
+from ..actions import Context, LoggedFailure, Values, action, fail, from_unix_seconds
 from ..credentials import create_token, generate_temporary_password
 from ..entities import EntityKind, new_id_and_secret
-from ..interfaces import User, UserNotFoundError
+from ..interfaces import User
 from ..models import USER_PASSWORD_RESET_LIFETIME, session_values, user_password_reset_model
 from ..ratelimit import SEND_EMAIL, VERIFY_USER_PASSWORD_RESET_TEMPORARY_PASSWORD
 from ..records import UserPasswordReset
@@ -21,6 +21,7 @@ from .common import (
     require_valid_email_address,
     send_notification,
     send_or_undo,
+    write_new_password,
 )
 
 RESET = EntityKind(
@@ -158,25 +159,8 @@ def complete_user_password_reset(ctx: Context, user_password_reset_token: str) -
         fail("user_first_factor_not_verified")
     if not reset.new_password_set:
         fail("new_password_not_set")
-    try:
-        ctx.server.user_store.update_user_password_hash(
-            reset.user_id,
-            reset.new_password_hash,
-            reset.new_password_hash_algorithm_id,
-            reset.new_password_salt,
-            reset.user_password_hash_counter,
-        )
-    except UserNotFoundError:
-        conflict()
-    password_reset_at = from_unix_seconds(ctx.unix_seconds)
-    RESET.delete_logging_errors(ctx, reset.id)
-    send_notification(
-        ctx,
-        lambda: ctx.server.email_sender.send_user_password_updated_notification(
-            user.email_address, user.display_name, password_reset_at
-        ),
-        "password-updated notification",
-    )
+    # The expected counter is the snapshot taken when the reset was created.
+    write_new_password(ctx, RESET, reset, user, reset.user_password_hash_counter)
     try:
         if ctx.server.session_config.end_other_sessions_on_password_change:
             user = end_other_sessions(ctx, user)

@@ -6,15 +6,20 @@ The reference's two spellings of the token error are kept (policy item 11), and
 
 from __future__ import annotations
 
-from ..actions import Context, LoggedFailure, Values, action, conflict, fail, from_unix_seconds
+from ..actions import Context, LoggedFailure, Values, action, fail
 from ..credentials import create_token
 from ..entities import EntityKind, new_id_and_secret
-from ..interfaces import User, UserNotFoundError
+from ..interfaces import User
 from ..models import USER_PASSWORD_UPDATE_LIFETIME, user_password_update_model
 from ..ratelimit import VERIFY_USER_PASSWORD
 from ..records import Session, UserPasswordUpdate
 from ..sessions import end_other_sessions, validate_session_with_user
-from .common import hash_new_password, require_correct_user_password, resolve_session_entity, send_notification
+from .common import (
+    hash_new_password,
+    require_correct_user_password,
+    resolve_session_entity,
+    write_new_password,
+)
 
 UPDATE = EntityKind(
     UserPasswordUpdate,
@@ -128,25 +133,8 @@ def complete_user_password_update(
         fail("user_identity_not_verified")
     if not update.new_password_set:
         fail("new_password_not_set")
-    try:
-        ctx.server.user_store.update_user_password_hash(
-            update.user_id,
-            update.new_password_hash,
-            update.new_password_hash_algorithm_id,
-            update.new_password_salt,
-            user.password_hash_counter,
-        )
-    except UserNotFoundError:
-        conflict()
-    updated_at = from_unix_seconds(ctx.unix_seconds)
-    UPDATE.delete_logging_errors(ctx, update.id)
-    send_notification(
-        ctx,
-        lambda: ctx.server.email_sender.send_user_password_updated_notification(
-            user.email_address, user.display_name, updated_at
-        ),
-        "password-updated notification",
-    )
+    # The expected counter is the current one; resolving the update checked it equals the snapshot.
+    write_new_password(ctx, UPDATE, update, user, user.password_hash_counter)
     if ctx.server.session_config.end_other_sessions_on_password_change:
         try:
             end_other_sessions(ctx, user, keep_session_id=session.id)

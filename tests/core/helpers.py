@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 from faroe_flask import Server
+from faroe_flask.core.credentials import LOWERCASE_ALPHABET, UPPERCASE_ALPHABET
 
 from ..conftest import STRONG_PASSWORD, CapturingEmailSender
+
+
+LOWER = set(LOWERCASE_ALPHABET)
+UPPER = set(UPPERCASE_ALPHABET)
+
+
+@dataclasses.dataclass
+class Account:
+    """A signed-up user and the session its signup returned."""
+
+    session_token: str
+    user_id: str
+
+    @property
+    def session_id(self) -> str:
+        return self.session_token.split(".", 1)[0]
 
 
 def call(server: Server, action: str, **arguments: str) -> dict[str, Any]:
@@ -15,6 +33,11 @@ def call(server: Server, action: str, **arguments: str) -> dict[str, Any]:
     body = json.dumps({"action": action, "arguments": arguments})
     result: dict[str, Any] = json.loads(server.resolve_action_invocation_request(body))
     return result
+
+
+def code_of(result: dict[str, Any]) -> str | None:
+    """The error code of a result, ``None`` for a success."""
+    return None if result["ok"] else str(result["error_code"])
 
 
 def ok(server: Server, action: str, **arguments: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import pytest
 from faroe_flask import SessionConfig, UserEmailAddressAlreadyUsedError
 
 from ..conftest import START, STRONG_PASSWORD, CapturingEmailSender, CapturingErrorLogger, FakeClock
-from .helpers import call, error, ok, sign_in, sign_up
+from .helpers import Account, call, code_of, error, LOWER, ok, sign_in, sign_up, UPPER
 from .wrappers import (
     EMAIL_UPDATE,
     INT32_MAX,
@@ -36,29 +36,10 @@ from .wrappers import (
 OLD = "user@example.com"
 NEW = "new@example.com"
 INVALID = "invalid_user_email_address_update_token"
-LOWER = set("abcdefghijkmnpqrstuvwxyz23456789")
-UPPER = set("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
 T0 = int(START.timestamp())
 
 
-@pytest.fixture
-def rig(make_server: Callable[..., Any], storage: Any, user_store: Any) -> Rig:
-    return build_rig(make_server, storage, user_store)
 
-
-@dataclasses.dataclass
-class Account:
-    session_token: str
-    user_id: str
-
-    @property
-    def session_id(self) -> str:
-        return token_id(self.session_token)
-
-
-@pytest.fixture
-def account(rig: Rig, email_sender: CapturingEmailSender) -> Account:
-    return Account(*sign_up(rig.server, email_sender))
 
 
 def create(server: Any, session_token: str, new: str = NEW) -> tuple[dict[str, Any], str]:
@@ -119,9 +100,6 @@ def get(server: Any, session_token: str, update_token: str) -> dict[str, Any]:
 def run(server: Any, action: str, session_token: str, update_token: str, **extra: str) -> dict[str, Any]:
     return call(server, action, session_token=session_token, user_email_address_update_token=update_token, **extra)
 
-
-def code_of(result: dict[str, Any]) -> str | None:
-    return None if result["ok"] else result["error_code"]
 
 
 def stored(rig: Rig, update_token: str) -> bool:

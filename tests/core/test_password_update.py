@@ -27,7 +27,7 @@ from ..conftest import (
     CapturingErrorLogger,
     FakeClock,
 )
-from .helpers import call, error, ok, sign_in, sign_up
+from .helpers import Account, call, code_of, error, LOWER, ok, sign_in, sign_up
 from .wrappers import (
     INT32_MAX,
     PASSWORD_UPDATE,
@@ -46,7 +46,6 @@ EMAIL = "user@example.com"
 NEW_PASSWORD = "a brand new password"
 INVALID = "invalid_password_update_token"
 INVALID_IN_DELETE = "invalid_user_password_update_token"
-LOWER = set("abcdefghijkmnpqrstuvwxyz23456789")
 T0 = int(START.timestamp())
 
 CREATE = "create_user_password_update"
@@ -57,24 +56,7 @@ SET = "set_user_password_update_new_password"
 COMPLETE = "complete_user_password_update"
 
 
-@pytest.fixture
-def rig(make_server: Callable[..., Any], storage: Any, user_store: Any) -> Rig:
-    return build_rig(make_server, storage, user_store)
 
-
-@dataclasses.dataclass
-class Account:
-    session_token: str
-    user_id: str
-
-    @property
-    def session_id(self) -> str:
-        return token_id(self.session_token)
-
-
-@pytest.fixture
-def account(rig: Rig, email_sender: CapturingEmailSender) -> Account:
-    return Account(*sign_up(rig.server, email_sender))
 
 
 def create(server: Any, session_token: str) -> tuple[dict[str, Any], str]:
@@ -85,9 +67,6 @@ def create(server: Any, session_token: str) -> tuple[dict[str, Any], str]:
 def run(server: Any, action: str, session_token: str, update_token: str, **extra: str) -> dict[str, Any]:
     return call(server, action, session_token=session_token, user_password_update_token=update_token, **extra)
 
-
-def code_of(result: dict[str, Any]) -> str | None:
-    return None if result["ok"] else result["error_code"]
 
 
 def get(server: Any, session_token: str, update_token: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import pytest
 from faroe_flask import InvalidActionInvocationRequestError, SessionConfig
 
 from ..conftest import START, STRONG_PASSWORD, CapturingEmailSender, CapturingErrorLogger, FakeClock
-from .helpers import call, error, ok, sign_in, sign_up
+from .helpers import Account, call, code_of, error, LOWER, ok, sign_in, sign_up
 from .wrappers import (
     DELETION,
     EMAIL_UPDATE,
@@ -36,7 +36,6 @@ from .wrappers import (
 
 EMAIL = "user@example.com"
 INVALID = "invalid_user_deletion_token"
-LOWER = set("abcdefghijkmnpqrstuvwxyz23456789")
 T0 = int(START.timestamp())
 
 CREATE = "create_user_deletion"
@@ -46,24 +45,7 @@ VERIFY = "verify_user_deletion_user_password"
 COMPLETE = "complete_user_deletion"
 
 
-@pytest.fixture
-def rig(make_server: Callable[..., Any], storage: Any, user_store: Any) -> Rig:
-    return build_rig(make_server, storage, user_store)
 
-
-@dataclasses.dataclass
-class Account:
-    session_token: str
-    user_id: str
-
-    @property
-    def session_id(self) -> str:
-        return token_id(self.session_token)
-
-
-@pytest.fixture
-def account(rig: Rig, email_sender: CapturingEmailSender) -> Account:
-    return Account(*sign_up(rig.server, email_sender))
 
 
 def create(server: Any, session_token: str) -> tuple[dict[str, Any], str]:
@@ -74,9 +56,6 @@ def create(server: Any, session_token: str) -> tuple[dict[str, Any], str]:
 def run(server: Any, action: str, session_token: str, deletion_token: str, **extra: str) -> dict[str, Any]:
     return call(server, action, session_token=session_token, user_deletion_token=deletion_token, **extra)
 
-
-def code_of(result: dict[str, Any]) -> str | None:
-    return None if result["ok"] else result["error_code"]
 
 
 def get(server: Any, session_token: str, token: str) -> dict[str, Any]:

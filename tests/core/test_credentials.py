@@ -123,3 +123,22 @@ def test_password_length_rule_counts_code_points() -> None:
     assert is_valid_password_length("ü" * 10)
     assert is_valid_password_length("😀" * 100)
     assert not is_valid_password_length("a" * 101)
+
+
+def test_every_storage_key_carries_the_namespace(make_server: Any, email_sender: CapturingEmailSender) -> None:
+    from faroe_flask import MemoryStorage, MemoryUserStore
+
+    storage = MemoryStorage()
+    server = make_server(storage=storage, user_store=MemoryUserStore(), storage_key_prefix="faroe.")
+    session_token, user_id = sign_up(server, email_sender)
+    signin_token = ok(server, "create_signin", user_email_address="user@example.com")["signin_token"]
+    ok(server, "verify_signin_user_password", signin_token=signin_token, password=STRONG_PASSWORD)
+    ok(server, "create_user_password_reset", user_email_address="user@example.com")
+    keys = storage.keys()
+    prefixes = {key[len("faroe.") : len("faroe.") + 5] for key in keys}
+    assert all(key.startswith("faroe.") for key in keys)
+    assert {"aaah.", "aaaj.", "aaan.", "aaaq.", "aaar.", "aaas."} <= prefixes
+    assert f"faroe.aaah.{session_token.split('.')[0]}" in keys
+    assert f"faroe.aaaq.{user_id}" in keys
+    assert "faroe.aaar.user@example.com" in keys
+    ok(server, "get_session", session_token=session_token)

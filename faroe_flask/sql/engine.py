@@ -107,15 +107,31 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def transaction(engine: Engine, work: Callable[[Connection], T], *, write: bool = False) -> T:
+def transaction(
+    engine: Engine,
+    work: Callable[[Connection], T],
+    *,
+    write: bool = False,
+    single_statement: bool = False,
+) -> T:
     """Run ``work`` in one short transaction and commit it; ``write`` marks a writing transaction.
+
+    ``single_statement`` says that ``work`` runs exactly one statement. On PostgreSQL that
+    statement then runs in autocommit mode: one statement is atomic by itself, and an explicit
+    ``BEGIN`` and ``COMMIT`` would only add two round trips (psycopg switches modes without
+    asking the server). Elsewhere switching modes costs round trips of its own (PyMySQL) or would
+    undo the SQLite set-up above, so the statement runs in a transaction as usual.
 
     A transaction the database rolled back as a deadlock victim is run again (at most a few
     times): it had no effect, so running it again is safe.
     """
+    autocommit = single_statement and engine.dialect.name == "postgresql"
     for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
         try:
             with engine.connect() as connection:
+                if autocommit:
+                    connection.execution_options(isolation_level="AUTOCOMMIT")
+                    return work(connection)
                 if write:
                     connection.execution_options(**{_WRITE_OPTION: True})
                 with connection.begin():

@@ -31,7 +31,7 @@ class SQLStorage:
     def get(self, key: str) -> tuple[bytes, int]:
         t = self.table
         statement = select(t.c.value, t.c.counter).where(t.c.key == key)
-        row = transaction(self.engine, lambda c: c.execute(statement).first())
+        row = transaction(self.engine, lambda c: c.execute(statement).first(), single_statement=True)
         if row is None:
             raise StorageEntryNotFoundError("no storage entry")
         return bytes(row[0]), int(row[1])
@@ -47,7 +47,7 @@ class SQLStorage:
             }
         )
         try:
-            transaction(self.engine, lambda c: c.execute(statement), write=True)
+            transaction(self.engine, lambda c: c.execute(statement), write=True, single_statement=True)
         except SQLIntegrityError as exc:
             if exc.unique_violation:
                 raise StorageEntryAlreadyExistsError("storage entry already exists") from None
@@ -104,4 +104,4 @@ def _rowcount(engine: Engine, statement: Update | Delete) -> int:
     def run(connection: Connection) -> int:
         return connection.execute(statement).rowcount
 
-    return transaction(engine, run, write=True)
+    return transaction(engine, run, write=True, single_statement=True)

@@ -126,7 +126,7 @@ class SQLUserStore:
             values[self._columns["created_at"]] = naive_utc(self._clock())
         statement = insert(self.table).values(values)
         try:
-            transaction(self.engine, lambda c: c.execute(statement), write=True)
+            transaction(self.engine, lambda c: c.execute(statement), write=True, single_statement=True)
         except SQLIntegrityError as exc:
             # The id has 120 random bits: a duplicate can only be the email address.
             if exc.unique_violation:
@@ -215,7 +215,7 @@ class SQLUserStore:
 
     def _get_one(self, condition: ColumnElement[bool], not_found_message: str) -> User:
         statement = self._select.where(condition)
-        row = transaction(self.engine, lambda c: c.execute(statement).first())
+        row = transaction(self.engine, lambda c: c.execute(statement).first(), single_statement=True)
         if row is None:
             raise UserNotFoundError(not_found_message)
         return self._user(row)
@@ -245,6 +245,8 @@ class SQLUserStore:
 
     def _change_one(self, statement: Update | Delete, user_id: str) -> None:
         """Run the statement; no row matched means the user is missing (or its counter moved)."""
-        changed = transaction(self.engine, lambda c: c.execute(statement).rowcount, write=True)
+        changed = transaction(
+            self.engine, lambda c: c.execute(statement).rowcount, write=True, single_statement=True
+        )
         if changed == 0:
             raise UserNotFoundError(user_id)

@@ -116,7 +116,10 @@ def test_a_deadlock_victim_is_run_again(server_engine: Engine) -> None:
             lambda: transaction(server_engine, lock_both("b", "a"), write=True),
         )
         assert outcomes == ["ok", "ok"]
-        assert sorted(attempts.values()) == [1, 2]  # the victim ran again and then succeeded
+        # The survivor ran once; the victim ran again and then succeeded. Its retry can itself
+        # deadlock once more if it locks its first row before the survivor takes that row.
+        survivor, victim = sorted(attempts.values())
+        assert survivor == 1 and 2 <= victim <= 3
         assert storage.get("a")[1] == 2 and storage.get("b")[1] == 2
 
 

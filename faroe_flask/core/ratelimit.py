@@ -7,9 +7,7 @@ import math
 
 from .actions import Context, conflict, fail, from_unix_seconds
 from .interfaces import StorageEntryAlreadyExistsError, StorageEntryNotFoundError
-from .records import TokenBucket
-
-INT32_MAX = 2_147_483_647
+from .records import INT32_MAX, TokenBucket
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,6 +16,9 @@ from typing import Any, ClassVar, TypeVar
 
 R = TypeVar("R", bound="Record")
 
+#: Storage and user counters are int32 (foundations.md F7.1, F10.1).
+INT32_MAX = 2_147_483_647
+
 
 class RecordDecodeError(ValueError):
     """A stored value is not a valid record of the expected kind."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..core.records import INT32_MAX
+
 import base64
 import binascii
 from typing import Any, Literal
@@ -25,7 +27,6 @@ __all__ = [
 ArgumentKind = Literal["string", "bytes", "int32"]
 
 INT32_MIN = -(2**31)
-INT32_MAX = 2**31 - 1
 
 # U5: the seven actions and their arguments, in the order Faroe writes them.
 ACTION_ARGUMENTS: dict[str, tuple[tuple[str, ArgumentKind], ...]] = {

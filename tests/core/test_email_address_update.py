@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from faroe_flask import SessionConfig, UserEmailAddressAlreadyUsedError
+from faroe_flask.core.records import INT32_MAX
 
 from ..conftest import START, STRONG_PASSWORD, CapturingEmailSender, CapturingErrorLogger, FakeClock
 from .helpers import Account, call, code_of, error, LOWER, ok, sign_in, sign_up, UPPER
 from .wrappers import (
     EMAIL_UPDATE,
-    INT32_MAX,
     SEND_EMAIL_BUCKET,
     UNKNOWN_TOKEN,
     VERIFY_EMAIL_CODE_BUCKET,

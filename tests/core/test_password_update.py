@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from faroe_flask import SessionConfig
+from faroe_flask.core.records import INT32_MAX
 
 from ..conftest import (
     FAST_USER_ALGORITHM,
@@ -29,7 +30,6 @@ from ..conftest import (
 )
 from .helpers import Account, call, code_of, error, LOWER, ok, sign_in, sign_up
 from .wrappers import (
-    INT32_MAX,
     PASSWORD_UPDATE,
     UNKNOWN_TOKEN,
     VERIFY_USER_PASSWORD_BUCKET,

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 
 from faroe_flask import InvalidActionInvocationRequestError, SessionConfig
+from faroe_flask.core.records import INT32_MAX
 
 from ..conftest import START, STRONG_PASSWORD, CapturingEmailSender, CapturingErrorLogger, FakeClock
 from .helpers import Account, call, code_of, error, LOWER, ok, sign_in, sign_up
 from .wrappers import (
     DELETION,
     EMAIL_UPDATE,
-    INT32_MAX,
     PASSWORD_UPDATE,
     UNKNOWN_TOKEN,
     VERIFY_USER_PASSWORD_BUCKET,

@@ -24,7 +24,6 @@ from faroe_flask import StorageEntryNotFoundError, User, UserNotFoundError
 
 from ..conftest import CapturingErrorLogger
 
-INT32_MAX = 2_147_483_647
 
 # Storage key prefixes (foundations.md F7.3).
 SESSION = "aaah."

@@ -6,10 +6,19 @@ from collections.abc import Callable
 
 from typing import Any, TypeVar
 
-from ..actions import Context, conflict, fail, from_unix_seconds, internal_error
+from ..actions import Context, LoggedFailure, conflict, fail, from_unix_seconds, internal_error
 from ..entities import EntityKind
 from ..interfaces import User, UserNotFoundError
-from ..records import Record, Session, UserPasswordReset, UserPasswordUpdate
+from ..ratelimit import VERIFY_USER_PASSWORD
+from ..records import (
+    INT32_MAX,
+    Record,
+    Session,
+    UserDeletion,
+    UserEmailAddressUpdate,
+    UserPasswordReset,
+    UserPasswordUpdate,
+)
 from ..sessions import validate_session, validate_session_with_user
 from ..validation import is_valid_email_address, is_valid_password_length
 
@@ -67,6 +76,33 @@ def require_correct_user_password(ctx: Context, user: User, password: str) -> No
         password, user.password_hash, user.password_hash_algorithm_id, user.password_salt
     ):
         fail("incorrect_password")
+
+
+def require_counter_below_limit(counter: int, name: str) -> None:
+    """The overflow guard of the create actions: a counter at int32's maximum cannot move on."""
+    if counter == INT32_MAX:
+        raise LoggedFailure(f"the user's {name} counter reached its limit")
+
+
+def verify_user_identity(
+    ctx: Context,
+    kind: EntityKind[Any],
+    record: UserEmailAddressUpdate | UserPasswordUpdate | UserDeletion,
+    user: User,
+    password: str,
+) -> None:
+    """The ``verify_*_user_password`` step of the account flows: not yet verified, a token from
+    the user's verify-password bucket, the password, then the flag set by compare-and-swap."""
+    if record.user_identity_verified:
+        fail("user_identity_already_verified")
+    VERIFY_USER_PASSWORD.take(ctx, user.id)
+    require_correct_user_password(ctx, user, password)
+    kind.swap(
+        ctx,
+        record.id,
+        lambda current: current.user_identity_verified,
+        lambda current: current.replace(user_identity_verified=True),
+    )
 
 
 def send_or_undo(ctx: Context, send: Callable[[], None], undo: Callable[[], object], what: str) -> None:

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from ..actions import Context, LoggedFailure, Values, action, conflict, fail, from_unix_seconds
+from ..actions import Context, Values, action, conflict, fail, from_unix_seconds
 from ..credentials import code_matches, create_token, generate_email_address_verification_code
 from ..entities import EntityKind, new_id_and_secret
 from ..interfaces import User, UserEmailAddressAlreadyUsedError, UserNotFoundError
 from ..models import USER_EMAIL_ADDRESS_UPDATE_LIFETIME, user_email_address_update_model
-from ..ratelimit import SEND_EMAIL, VERIFY_EMAIL_ADDRESS_VERIFICATION_CODE, VERIFY_USER_PASSWORD
+from ..ratelimit import SEND_EMAIL, VERIFY_EMAIL_ADDRESS_VERIFICATION_CODE
 from ..records import Session, UserEmailAddressUpdate
 from ..sessions import validate_session_with_user
 from .common import (
     email_address_allowed,
     require_allowed_email_address,
-    require_correct_user_password,
+    require_counter_below_limit,
     require_unused_email_address,
     require_valid_email_address,
     resolve_session_entity,
     send_notification,
     send_or_undo,
     send_required,
+    verify_user_identity,
 )
 
 UPDATE = EntityKind(
@@ -30,7 +31,6 @@ UPDATE = EntityKind(
     counters=("password_hash", "email_address", "disabled"),
 )
 INVALID = "invalid_user_email_address_update_token"
-INT32_MAX = 2_147_483_647
 
 
 def _resolve(
@@ -49,8 +49,7 @@ def _send_code(ctx: Context, update: UserEmailAddressUpdate, display_name: str) 
 def create_user_email_address_update(ctx: Context, session_token: str, new_email_address: str) -> Values:
     require_valid_email_address(new_email_address)
     session, user = validate_session_with_user(ctx, session_token)
-    if user.email_address_counter == INT32_MAX:
-        raise LoggedFailure("the user's email address counter reached its limit")
+    require_counter_below_limit(user.email_address_counter, "email address")
     require_unused_email_address(ctx, new_email_address)
     require_allowed_email_address(ctx, new_email_address)
     VERIFY_EMAIL_ADDRESS_VERIFICATION_CODE.require(ctx, new_email_address)
@@ -159,16 +158,7 @@ def verify_user_email_address_update_user_password(
     update, _, user = _resolve(ctx, session_token, user_email_address_update_token)
     if not update.new_email_address_verified:
         fail("email_address_not_verified")
-    if update.user_identity_verified:
-        fail("user_identity_already_verified")
-    VERIFY_USER_PASSWORD.take(ctx, user.id)
-    require_correct_user_password(ctx, user, password)
-    UPDATE.swap(
-        ctx,
-        update.id,
-        lambda current: current.user_identity_verified,
-        lambda current: current.replace(user_identity_verified=True),
-    )
+    verify_user_identity(ctx, UPDATE, update, user, password)
     return {}
 
 

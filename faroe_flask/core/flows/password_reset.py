@@ -18,6 +18,7 @@ from ..sessions import create_session, end_other_sessions
 from .common import (
     find_user_by_email_address,
     hash_new_password,
+    require_counter_below_limit,
     require_valid_email_address,
     send_notification,
     send_or_undo,
@@ -32,7 +33,6 @@ RESET = EntityKind(
     counters=("email_address", "password_hash", "disabled"),
 )
 INVALID = "invalid_user_password_reset_token"
-INT32_MAX = 2_147_483_647
 
 
 def _resolve(ctx: Context, token: str) -> tuple[UserPasswordReset, User]:
@@ -45,8 +45,7 @@ def _resolve(ctx: Context, token: str) -> tuple[UserPasswordReset, User]:
 def create_user_password_reset(ctx: Context, user_email_address: str) -> Values:
     require_valid_email_address(user_email_address)
     user = find_user_by_email_address(ctx, user_email_address)
-    if user.password_hash_counter == INT32_MAX:
-        raise LoggedFailure("the user's password hash counter reached its limit")
+    require_counter_below_limit(user.password_hash_counter, "password hash")
     VERIFY_USER_PASSWORD_RESET_TEMPORARY_PASSWORD.require(ctx, user.id)
     SEND_EMAIL.take(ctx, user_email_address)
     temporary_password = generate_temporary_password()

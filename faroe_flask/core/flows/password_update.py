@@ -6,18 +6,18 @@ The reference's two spellings of the token error are kept (policy item 11), and
 
 from __future__ import annotations
 
-from ..actions import Context, LoggedFailure, Values, action, fail
+from ..actions import Context, Values, action, fail
 from ..credentials import create_token
 from ..entities import EntityKind, new_id_and_secret
 from ..interfaces import User
 from ..models import USER_PASSWORD_UPDATE_LIFETIME, user_password_update_model
-from ..ratelimit import VERIFY_USER_PASSWORD
 from ..records import Session, UserPasswordUpdate
 from ..sessions import end_other_sessions, validate_session_with_user
 from .common import (
     hash_new_password,
-    require_correct_user_password,
+    require_counter_below_limit,
     resolve_session_entity,
+    verify_user_identity,
     write_new_password,
 )
 
@@ -30,7 +30,6 @@ UPDATE = EntityKind(
 )
 INVALID = "invalid_password_update_token"
 INVALID_IN_DELETE = "invalid_user_password_update_token"
-INT32_MAX = 2_147_483_647
 
 
 def _resolve(
@@ -42,8 +41,7 @@ def _resolve(
 @action("create_user_password_update", "session_token")
 def create_user_password_update(ctx: Context, session_token: str) -> Values:
     session, user = validate_session_with_user(ctx, session_token)
-    if user.password_hash_counter == INT32_MAX:
-        raise LoggedFailure("the user's password hash counter reached its limit")
+    require_counter_below_limit(user.password_hash_counter, "password hash")
     update_id, secret, secret_hash = new_id_and_secret()
     update = UserPasswordUpdate(
         id=update_id,
@@ -87,16 +85,7 @@ def verify_user_password_update_user_password(
     ctx: Context, session_token: str, user_password_update_token: str, password: str
 ) -> Values:
     update, _, user = _resolve(ctx, session_token, user_password_update_token, fresh_user=True)
-    if update.user_identity_verified:
-        fail("user_identity_already_verified")
-    VERIFY_USER_PASSWORD.take(ctx, user.id)
-    require_correct_user_password(ctx, user, password)
-    UPDATE.swap(
-        ctx,
-        update.id,
-        lambda current: current.user_identity_verified,
-        lambda current: current.replace(user_identity_verified=True),
-    )
+    verify_user_identity(ctx, UPDATE, update, user, password)
     return {}
 
 

@@ -7,10 +7,9 @@ from ..credentials import create_token
 from ..entities import EntityKind, new_id_and_secret
 from ..interfaces import User, UserNotFoundError
 from ..models import USER_DELETION_LIFETIME, user_deletion_model
-from ..ratelimit import VERIFY_USER_PASSWORD
 from ..records import Session, UserDeletion
 from ..sessions import validate_session_with_user
-from .common import require_correct_user_password, resolve_session_entity
+from .common import resolve_session_entity, verify_user_identity
 
 DELETION = EntityKind(
     UserDeletion,
@@ -68,16 +67,7 @@ def verify_user_deletion_user_password(
     ctx: Context, session_token: str, user_deletion_token: str, password: str
 ) -> Values:
     deletion, _, user = _resolve(ctx, session_token, user_deletion_token, fresh_user=True)
-    if deletion.user_identity_verified:
-        fail("user_identity_already_verified")
-    VERIFY_USER_PASSWORD.take(ctx, user.id)
-    require_correct_user_password(ctx, user, password)
-    DELETION.swap(
-        ctx,
-        deletion.id,
-        lambda current: current.user_identity_verified,
-        lambda current: current.replace(user_identity_verified=True),
-    )
+    verify_user_identity(ctx, DELETION, deletion, user, password)
     return {}
 
 

@@ -20,6 +20,8 @@ returns, on a primary database: every later call starts a new transaction and se
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -123,7 +125,7 @@ def transaction(
     undo the SQLite set-up above, so the statement runs in a transaction as usual.
 
     A transaction the database rolled back as a deadlock victim is run again (at most a few
-    times): it had no effect, so running it again is safe.
+    times, after a short random pause): it had no effect, so running it again is safe.
     """
     autocommit = single_statement and engine.dialect.name == "postgresql"
     for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
@@ -141,6 +143,9 @@ def transaction(
         except DBAPIError as exc:
             if attempt == _DEADLOCK_ATTEMPTS or not _is_deadlock(exc):
                 raise
+            # A short random pause lets the winner finish, so the retry does not run straight
+            # into the same deadlock again.
+            time.sleep(random.uniform(0.001, 0.01 * attempt))
     raise AssertionError("unreachable")
 
 

@@ -116,10 +116,10 @@ def test_a_deadlock_victim_is_run_again(server_engine: Engine) -> None:
             lambda: transaction(server_engine, lock_both("b", "a"), write=True),
         )
         assert outcomes == ["ok", "ok"]
-        # The survivor ran once; the victim ran again and then succeeded. Its retry can itself
-        # deadlock once more if it locks its first row before the survivor takes that row.
-        survivor, victim = sorted(attempts.values())
-        assert survivor == 1 and 2 <= victim <= 3
+        # A deadlock happened and its victim was run again; both then succeeded, each applied
+        # once. Which transaction is the victim, and whether a retry deadlocks once more (when it
+        # locks its first row before the other transaction has finished), is the database's race.
+        assert sum(attempts.values()) >= 3
         assert storage.get("a")[1] == 2 and storage.get("b")[1] == 2
 
 

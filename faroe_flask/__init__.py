@@ -32,13 +32,13 @@ from .memory import MemoryStorage, MemoryUserStore
 
 # The Flask layer is imported on first use, so that the engine stays importable without Flask.
 _FLASK_LAYER = {
-    "ConfigError": "config",
-    "ConsoleEmailSender": "mail",
-    "Faroe": "extension",
-    "FaroeState": "extension",
-    "FlaskMailEmailSender": "mail",
-    "create_blueprint": "blueprint",
-    "current_faroe": "extension",
+    "ConfigError": "flask.config",
+    "ConsoleEmailSender": "flask.mail",
+    "Faroe": "flask.extension",
+    "FaroeState": "flask.extension",
+    "FlaskMailEmailSender": "flask.mail",
+    "create_blueprint": "flask.blueprint",
+    "current_faroe": "flask.extension",
 }
 
 
@@ -50,10 +50,10 @@ def __getattr__(name: str) -> object:
 
 
 if TYPE_CHECKING:
-    from .blueprint import create_blueprint
-    from .config import ConfigError
-    from .extension import Faroe, FaroeState, current_faroe
-    from .mail import ConsoleEmailSender, FlaskMailEmailSender
+    from .flask.blueprint import create_blueprint
+    from .flask.config import ConfigError
+    from .flask.extension import Faroe, FaroeState, current_faroe
+    from .flask.mail import ConsoleEmailSender, FlaskMailEmailSender
 
 __all__ = [
     "ActionErrorLogger",

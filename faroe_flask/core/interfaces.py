@@ -1,7 +1,7 @@
 """The contracts the engine depends on (foundations.md F1), and their error classes.
 
 Everything here is framework-free. Implementations live elsewhere: ``faroe_flask.memory``,
-``faroe_flask.sql``, ``faroe_flask.passwords``, ``faroe_flask.mail`` and the user-server client.
+``faroe_flask.sql``, ``faroe_flask.passwords``, ``faroe_flask.flask.mail`` and the user-server client.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from faroe_flask.client import (
     NewSessionSuccess,
     UnexpectedStatusError,
 )
-from faroe_flask.extension import Faroe
+from faroe_flask.flask.extension import Faroe
 from faroe_flask.user_server import UserServerClient, user_server_blueprint
 
 from ..conftest import (

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from faroe_flask import MemoryUserStore, Server, User, UserNotFoundError, UserStore
-from faroe_flask.extension import Faroe, current_faroe
+from faroe_flask.flask.extension import Faroe, current_faroe
 from faroe_flask.user_server import user_server_blueprint
 
 SECRET = "Xq3-user_server.secret~9"

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from faroe_flask import MemoryStorage, MemoryUserStore
-from faroe_flask.extension import Faroe
+from faroe_flask.flask.extension import Faroe
 
 from ..conftest import BannedPasswords, CapturingEmailSender, CapturingErrorLogger, FakeClock
 from .databases import DATABASE_KINDS, temporary_database

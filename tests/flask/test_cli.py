@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner, FlaskClient
 
-from faroe_flask.extension import Faroe
+from faroe_flask.flask.extension import Faroe
 
 from ..conftest import BannedPasswords, CapturingEmailSender, FakeClock
 from .conftest import FAST_HASHING, PASSWORD, AppFactory, invoke, values_of

@@ -14,10 +14,10 @@ import pytest
 from flask import Flask
 
 from faroe_flask import MemoryStorage, MemoryUserStore
-from faroe_flask.config import DEFAULTS, ConfigError
+from faroe_flask.flask.config import DEFAULTS, ConfigError
 from faroe_flask.core.strength import PwnedPasswordsChecker, StaticPasswordList
-from faroe_flask.extension import Faroe
-from faroe_flask.mail import ConsoleEmailSender, FlaskMailEmailSender
+from faroe_flask.flask.extension import Faroe
+from faroe_flask.flask.mail import ConsoleEmailSender, FlaskMailEmailSender
 from faroe_flask.passwords import USER_PASSWORD_ARGON2ID, USER_PASSWORD_ARGON2ID_ALIAS
 
 from ..conftest import CapturingEmailSender
@@ -133,7 +133,7 @@ def test_argon2id_settings_from_strings() -> None:
 
 
 def test_default_algorithms_are_the_recommended_ones() -> None:
-    from faroe_flask.config import temporary_password_algorithm_from_config, user_password_algorithms_from_config
+    from faroe_flask.flask.config import temporary_password_algorithm_from_config, user_password_algorithms_from_config
 
     assert [a.id for a in user_password_algorithms_from_config(DEFAULTS)] == [
         USER_PASSWORD_ARGON2ID.id, USER_PASSWORD_ARGON2ID_ALIAS.id

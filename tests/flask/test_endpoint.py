@@ -10,8 +10,8 @@ from flask import Flask, Request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faroe_flask.blueprint import create_blueprint
-from faroe_flask.extension import Faroe, current_faroe
+from faroe_flask.flask.blueprint import create_blueprint
+from faroe_flask.flask.extension import Faroe, current_faroe
 
 from ..conftest import CapturingEmailSender
 from .conftest import AppFactory, invoke, values_of

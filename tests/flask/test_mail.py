@@ -15,8 +15,8 @@ from flask import Flask
 from flask_mail import Mail
 
 from faroe_flask import MemoryStorage, MemoryUserStore
-from faroe_flask.extension import Faroe
-from faroe_flask.mail import DEFAULT_SUBJECTS, ConsoleEmailSender, FlaskMailEmailSender
+from faroe_flask.flask.extension import Faroe
+from faroe_flask.flask.mail import DEFAULT_SUBJECTS, ConsoleEmailSender, FlaskMailEmailSender
 
 from ..conftest import BannedPasswords
 from .conftest import FAST_HASHING, invoke

@@ -38,7 +38,7 @@ __all__ = [
     "ConsoleEmailSender",
 ]
 
-TEMPLATE_FOLDER = Path(__file__).parent / "templates"
+TEMPLATE_FOLDER = Path(__file__).parent.parent / "templates"
 
 #: The six messages; each name is also the template's base name and the key of its subject.
 DEFAULT_SUBJECTS: Mapping[str, str] = {

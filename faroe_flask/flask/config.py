@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from .core.sessions import SessionConfig
-from .passwords import (
+from ..core.sessions import SessionConfig
+from ..passwords import (
     TEMPORARY_PASSWORD_ARGON2ID,
     USER_PASSWORD_ARGON2ID,
     Argon2id,

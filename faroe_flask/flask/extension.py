@@ -1,6 +1,6 @@
 """The Flask extension: ``Faroe(app)`` / ``Faroe().init_app(app)``.
 
-``init_app`` puts every ``FAROE_*`` key of ``faroe_flask.config.DEFAULTS`` into ``app.config``
+``init_app`` puts every ``FAROE_*`` key of ``faroe_flask.flask.config.DEFAULTS`` into ``app.config``
 with ``setdefault``, builds a ``Server`` from the parts passed in and, for the others, from the
 configuration (``SQLStorage``/``SQLUserStore`` on ``FAROE_DATABASE_URL``, Argon2id, the email
 sender and the password strength check), stores a ``FaroeState`` in ``app.extensions["faroe"]``,
@@ -20,11 +20,11 @@ from flask import Blueprint, Flask, Request, current_app, has_app_context
 from werkzeug.local import LocalProxy
 
 from . import config as cfg
-from .bearer import bearer_matches, secret_digest
+from ..bearer import bearer_matches, secret_digest
 from .blueprint import create_blueprint
 from .config import ConfigError, EndpointSettings
-from .core.envelope import ActionResult
-from .core.interfaces import (
+from ..core.envelope import ActionResult
+from ..core.interfaces import (
     ActionErrorLogger,
     Clock,
     EmailAddressChecker,
@@ -33,7 +33,7 @@ from .core.interfaces import (
     Storage,
     UserStore,
 )
-from .core.server import Server
+from ..core.server import Server
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -214,7 +214,7 @@ class Faroe:
 def _sql_parts(
     url: str, storage: Storage | None, user_store: UserStore | None
 ) -> tuple[Storage, UserStore, Engine]:
-    from .sql import SQLStorage, SQLUserStore, create_engine
+    from ..sql import SQLStorage, SQLUserStore, create_engine
 
     engine = create_engine(url)
     return storage or SQLStorage(engine), user_store or SQLUserStore(engine), engine
@@ -234,7 +234,7 @@ def _email_sender(app: Flask) -> EmailSender:
 
 
 def _strength_checker(config: Mapping[str, Any]) -> PasswordStrengthChecker:
-    from .core.strength import PwnedPasswordsChecker, common_passwords_checker
+    from ..core.strength import PwnedPasswordsChecker, common_passwords_checker
 
     if cfg.strength_check_mode(config) == "offline":
         return common_passwords_checker()

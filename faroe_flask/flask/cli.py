@@ -18,7 +18,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .core.interfaces import User, UserNotFoundError
+from ..core.interfaces import User, UserNotFoundError
 
 __all__ = ["faroe_cli"]
 
@@ -48,7 +48,7 @@ def db_upgrade(revision: str) -> None:
     target = state.engine or state.database_url or current_app.config.get("FAROE_DATABASE_URL")
     if not target:
         raise click.ClickException("FAROE_DATABASE_URL is not set")
-    from .sql import upgrade_database
+    from ..sql import upgrade_database
 
     try:
         upgrade_database(target, revision=revision)

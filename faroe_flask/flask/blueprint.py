@@ -22,7 +22,7 @@ from flask import Blueprint, Response, current_app, request
 from flask.sansio.app import App
 from flask.sansio.blueprints import BlueprintSetupState
 
-from .core.interfaces import InvalidActionInvocationRequestError
+from ..core.interfaces import InvalidActionInvocationRequestError
 
 if TYPE_CHECKING:
     from .extension import FaroeState

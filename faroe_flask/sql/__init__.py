@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from .engine import SQLIntegrityError, create_engine
+from .engine import SQLError, SQLIntegrityError, create_engine
 from .migrate import (
     MIGRATIONS_LOCATION,
     VERSIONS_LOCATION,
@@ -34,6 +34,7 @@ __all__ = [
     "USER_COLUMNS",
     "VERSIONS_LOCATION",
     "MigrationOptions",
+    "SQLError",
     "SQLIntegrityError",
     "SQLStorage",
     "SQLUserStore",

@@ -1,5 +1,4 @@
-"""Engines that make the SQL storage and user store correct under concurrency, and the small
-transaction helper both use.
+"""Engines that make the SQL storage and user store correct under concurrency.
 
 ``create_engine`` applies, per database:
 
@@ -8,63 +7,39 @@ transaction helper both use.
   exception message or a log line);
 * SQLite: a file database only (an in-memory database is private to one connection); WAL journal
   (readers never block the writer), a busy timeout (a writer waits for the lock instead of failing),
-  and real transactions: pysqlite's legacy transaction handling, which never emits ``BEGIN`` for a
-  ``SELECT``, is switched off and SQLAlchemy's ``begin`` emits ``BEGIN`` - or ``BEGIN IMMEDIATE``
-  for a write transaction, so that it takes the write lock up front and cannot fail half-way;
+  and real transactions for the engine's other users (Alembic, the application): pysqlite's legacy
+  transaction handling, which never emits ``BEGIN`` for a ``SELECT``, is switched off and
+  SQLAlchemy's ``begin`` emits ``BEGIN``;
 * MySQL/MariaDB: the ``utf8mb4`` connection character set and ``READ COMMITTED`` isolation (as on
   PostgreSQL: every statement sees every committed write, and no gap locks).
 
-Strong consistency (F7.1) follows from one short transaction per call, committed before the call
-returns, on a primary database: every later call starts a new transaction and sees the write.
+The stores run their statements through ``faroe_flask.sql.runner`` (compiled once, on driver
+connections in autocommit mode); ``pool_pre_ping`` serves the engine's other users and the
+runner's first checkout of each connection. Strong consistency (F7.1) follows from one atomic
+statement or one short transaction per call, committed before the call returns, on a primary
+database: every later call sees the write.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from ..core.interfaces import FaroeError
+from .runner import SQLError, SQLIntegrityError
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
+    "SQLError",
     "SQLIntegrityError",
     "create_engine",
-    "is_unique_violation",
     "naive_utc",
-    "transaction",
 ]
 
-T = TypeVar("T")
-
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-# Execution option that marks a connection's transaction as a write (BEGIN IMMEDIATE on SQLite).
-_WRITE_OPTION = "faroe_write"
-
-# How often a transaction that the database aborted as a deadlock victim is run again.
-_DEADLOCK_ATTEMPTS = 3
-
-
-class SQLIntegrityError(FaroeError):
-    """A constraint violation, reported without the database's message.
-
-    Database messages quote the offending values (PostgreSQL's "Key (key)=(...) already exists",
-    MySQL's "Duplicate entry '...'"), and those can be email addresses; ``hide_parameters`` does
-    not cover them. ``unique_violation`` tells a duplicate key from any other violation.
-    """
-
-    def __init__(self, unique_violation: bool, code: str) -> None:
-        kind = "unique constraint" if unique_violation else "integrity constraint"
-        super().__init__(f"{kind} violated ({code})")
-        self.unique_violation = unique_violation
 
 
 def create_engine(url: str | sqlalchemy.URL, **kwargs: Any) -> Engine:
@@ -105,83 +80,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        write = connection.get_execution_options().get(_WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
-def transaction(
-    engine: Engine,
-    work: Callable[[Connection], T],
-    *,
-    write: bool = False,
-    single_statement: bool = False,
-) -> T:
-    """Run ``work`` in one short transaction and commit it; ``write`` marks a writing transaction.
-
-    ``single_statement`` says that ``work`` runs exactly one statement. On PostgreSQL that
-    statement then runs in autocommit mode: one statement is atomic by itself, and an explicit
-    ``BEGIN`` and ``COMMIT`` would only add two round trips (psycopg switches modes without
-    asking the server). Elsewhere switching modes costs round trips of its own (PyMySQL) or would
-    undo the SQLite set-up above, so the statement runs in a transaction as usual.
-
-    A transaction the database rolled back as a deadlock victim is run again (at most a few
-    times, after a short random pause): it had no effect, so running it again is safe.
-    """
-    autocommit = single_statement and engine.dialect.name == "postgresql"
-    for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
-        try:
-            with engine.connect() as connection:
-                if autocommit:
-                    connection.execution_options(isolation_level="AUTOCOMMIT")
-                    return work(connection)
-                if write:
-                    connection.execution_options(**{_WRITE_OPTION: True})
-                with connection.begin():
-                    return work(connection)
-        except IntegrityError as exc:
-            raise SQLIntegrityError(is_unique_violation(exc), _describe_code(exc)) from None
-        except DBAPIError as exc:
-            if attempt == _DEADLOCK_ATTEMPTS or not _is_deadlock(exc):
-                raise
-            # A short random pause lets the winner finish, so the retry does not run straight
-            # into the same deadlock again.
-            time.sleep(random.uniform(0.001, 0.01 * attempt))
-    raise AssertionError("unreachable")
-
-
-def _describe_code(exc: DBAPIError) -> str:
-    sqlstate, number = _error_code(exc)
-    code = f"error {number}" if number is not None else f"SQLSTATE {sqlstate}"
-    return f"{type(exc.orig).__name__}, {code}"
-
-
-def _error_code(exc: DBAPIError) -> tuple[str | None, int | None]:
-    """(SQLSTATE, MySQL error number) of the driver's exception, where the driver reports them."""
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    args = getattr(orig, "args", ())
-    number = args[0] if args and isinstance(args[0], int) else None
-    return sqlstate, number
-
-
-def _is_deadlock(exc: DBAPIError) -> bool:
-    sqlstate, number = _error_code(exc)
-    if number is not None:
-        return number == 1213  # ER_LOCK_DEADLOCK
-    return sqlstate in ("40P01", "40001")
-
-
-def is_unique_violation(exc: IntegrityError) -> bool:
-    """Whether an ``IntegrityError`` is a duplicate primary key or unique key."""
-    sqlstate, number = _error_code(exc)
-    if number is not None:  # MySQL/MariaDB: its SQLSTATE 23000 covers every integrity error
-        return number in (1062, 1586)  # ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME
-    if sqlstate is not None:
-        return sqlstate == "23505"
-    error_name = getattr(exc.orig, "sqlite_errorname", None)
-    if error_name is not None:
-        return error_name in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
-    return "unique" in str(exc.orig).lower() or "duplicate" in str(exc.orig).lower()
+        connection.exec_driver_sql("BEGIN")
 
 
 def naive_utc(moment: datetime) -> datetime:

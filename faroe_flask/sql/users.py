@@ -11,24 +11,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    ColumnElement,
-    Connection,
-    Delete,
-    Engine,
-    Row,
-    Table,
-    Update,
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Column, Engine, Table, bindparam, delete, insert, select, update
 
 from ..core.credentials import generate_id
 from ..core.interfaces import User, UserEmailAddressAlreadyUsedError, UserNotFoundError
-from .engine import SQLIntegrityError, naive_utc, transaction
+from .engine import naive_utc
+from .runner import Prepared, SQLIntegrityError, Transaction, runner_for
 from .tables import OPTIONAL_USER_COLUMNS, USER_COLUMNS, users_table
 
 __all__ = ["SQLUserStore", "resolve_user_columns"]
@@ -74,7 +62,8 @@ class SQLUserStore:
     :expected``; no matching row means "not found" (F10.3 rule 1). Email uniqueness is the
     table's unique constraint; its violation becomes ``UserEmailAddressAlreadyUsedError``. New ids
     come from ``generate_user_id`` (by default 24 characters of Faroe's lowercase alphabet, like
-    the protocol's ids); ``created_at`` (when the table has it) from ``clock``.
+    the protocol's ids); ``created_at`` (when the table has it) from ``clock``. The statements are
+    compiled once and run by the engine's ``Runner`` (``faroe_flask.sql.runner``).
     """
 
     def __init__(
@@ -88,11 +77,41 @@ class SQLUserStore:
     ) -> None:
         self.engine = engine
         self.table = table
-        self._columns = resolve_user_columns(table, column_names)
+        self._columns = columns = resolve_user_columns(table, column_names)
         self._generate_user_id = generate_user_id
         self._clock = clock or (lambda: datetime.now(timezone.utc))
-        self._select = select(
-            *(column.label(name) for name, column in self._columns.items() if name != "created_at")
+        self._runner = runner = runner_for(engine)
+        #: The user fields the table holds, in the order of the selected columns.
+        self._fields = tuple(name for name in columns if name != "created_at")
+        is_user = columns["id"] == bindparam("where_id")
+        read = select(*(columns[name] for name in self._fields))
+        self._get_by_id = runner.prepare(read.where(is_user))
+        self._get_by_email = runner.prepare(
+            read.where(columns["email_address"] == bindparam("where_email_address"))
+        )
+        self._insert = runner.prepare(
+            insert(table).values({columns[name]: bindparam(f"new_{name}") for name in columns})
+        )
+        self._taken = runner.prepare(
+            select(columns["id"])
+            .where(columns["email_address"] == bindparam("new_email_address"), columns["id"] != bindparam("where_id"))
+            .limit(1)
+        )
+        self._swap_email = self._swap("email_address_counter", "email_address")
+        self._swap_password = self._swap(
+            "password_hash_counter", "password_hash", "password_hash_algorithm_id", "password_salt"
+        )
+        self._swap_sessions = self._swap("sessions_counter")
+        self._delete = runner.prepare(delete(table).where(is_user))
+        disabled_counter = columns["disabled_counter"]
+        self._set_disabled = runner.prepare(
+            update(table)
+            .where(is_user)
+            .values({columns["disabled"]: bindparam("new_disabled"), disabled_counter: disabled_counter + 1})
+        )
+        display_name = columns.get("display_name")
+        self._set_display_name = None if display_name is None else runner.prepare(
+            update(table).where(is_user).values({display_name: bindparam("new_display_name")})
         )
 
     # UserStore -------------------------------------------------------------------------------------
@@ -117,16 +136,11 @@ class SQLUserStore:
             disabled_counter=0,
             sessions_counter=0,
         )
-        values: dict[Column[Any], Any] = {
-            column: getattr(user, name)
-            for name, column in self._columns.items()
-            if name != "created_at"
-        }
+        values = {f"new_{name}": getattr(user, name) for name in self._fields}
         if "created_at" in self._columns:
-            values[self._columns["created_at"]] = naive_utc(self._clock())
-        statement = insert(self.table).values(values)
+            values["new_created_at"] = naive_utc(self._clock())
         try:
-            transaction(self.engine, lambda c: c.execute(statement), write=True, single_statement=True)
+            self._runner.execute(self._insert, values)
         except SQLIntegrityError as exc:
             # The id has 120 random bits: a duplicate can only be the email address.
             if exc.unique_violation:
@@ -135,32 +149,31 @@ class SQLUserStore:
         return user
 
     def get_user(self, user_id: str) -> User:
-        return self._get_one(self._is(user_id), user_id)
+        return self._get_one(self._get_by_id, {"where_id": user_id}, user_id)
 
     def get_user_by_email_address(self, email_address: str) -> User:
-        return self._get_one(self._columns["email_address"] == email_address, "no such email address")
+        return self._get_one(
+            self._get_by_email, {"where_email_address": email_address}, "no such email address"
+        )
 
     def update_user_email_address(
         self, user_id: str, email_address: str, expected_email_address_counter: int
     ) -> None:
-        id_column, email_column = self._columns["id"], self._columns["email_address"]
-        taken = select(id_column).where(email_column == email_address, id_column != user_id).limit(1)
-        swap = self._swap(
-            user_id,
-            "email_address_counter",
-            expected_email_address_counter,
-            email_address=email_address,
-        )
+        values = {
+            "where_id": user_id,
+            "expected": expected_email_address_counter,
+            "new_email_address": email_address,
+        }
 
-        def run(connection: Connection) -> int:
+        def run(tx: Transaction) -> int:
             # Checked first, as MemoryUserStore does, so that a taken address wins over a stale
             # counter; between two concurrent writers the unique constraint decides.
-            if connection.execute(taken).first() is not None:
+            if tx.read_one(self._taken, values) is not None:
                 raise UserEmailAddressAlreadyUsedError(_ALREADY_USED)
-            return connection.execute(swap).rowcount
+            return tx.execute(self._swap_email, values)
 
         try:
-            changed = transaction(self.engine, run, write=True)
+            changed = self._runner.transaction(run)
         except SQLIntegrityError as exc:
             if exc.unique_violation:
                 raise UserEmailAddressAlreadyUsedError(_ALREADY_USED) from None
@@ -176,52 +189,53 @@ class SQLUserStore:
         password_salt: bytes,
         expected_password_hash_counter: int,
     ) -> None:
-        swap = self._swap(
-            user_id,
-            "password_hash_counter",
-            expected_password_hash_counter,
-            password_hash=bytes(password_hash),
-            password_hash_algorithm_id=password_hash_algorithm_id,
-            password_salt=bytes(password_salt),
-        )
-        self._change_one(swap, user_id)
+        values = {
+            "where_id": user_id,
+            "expected": expected_password_hash_counter,
+            "new_password_hash": bytes(password_hash),
+            "new_password_hash_algorithm_id": password_hash_algorithm_id,
+            "new_password_salt": bytes(password_salt),
+        }
+        self._change_one(self._swap_password, values)
 
     def increment_user_sessions_counter(self, user_id: str, expected_sessions_counter: int) -> None:
-        self._change_one(self._swap(user_id, "sessions_counter", expected_sessions_counter), user_id)
+        self._change_one(self._swap_sessions, {"where_id": user_id, "expected": expected_sessions_counter})
 
     def delete_user(self, user_id: str) -> None:
-        self._change_one(delete(self.table).where(self._is(user_id)), user_id)
+        self._change_one(self._delete, {"where_id": user_id})
 
     # Administration (what the application does; Faroe never calls these) ----------------------
 
     def set_user_disabled(self, user_id: str, disabled: bool) -> None:
         """Disable or enable a user, incrementing the disabled counter (F10.2)."""
-        counter = self._columns["disabled_counter"]
-        values = {self._columns["disabled"]: disabled, counter: counter + 1}
-        self._change_one(update(self.table).where(self._is(user_id)).values(values), user_id)
+        self._change_one(self._set_disabled, {"where_id": user_id, "new_disabled": disabled})
 
     def set_user_display_name(self, user_id: str, display_name: str) -> None:
         """Set the display name passed to the email sender (F10.4)."""
-        column = self._columns.get("display_name")
-        if column is None:
+        if self._set_display_name is None:
             raise ValueError(f"table {self.table.name} has no display name column")
-        statement = update(self.table).where(self._is(user_id)).values({column: display_name})
-        self._change_one(statement, user_id)
+        self._change_one(self._set_display_name, {"where_id": user_id, "new_display_name": display_name})
 
     # Internals ---------------------------------------------------------------------------------
 
-    def _is(self, user_id: str) -> ColumnElement[bool]:
-        return self._columns["id"] == user_id
+    def _swap(self, counter_name: str, *changed: str) -> Prepared:
+        """``UPDATE``: set ``new_<field>`` for each changed field and count, only if the counter
+        still equals ``expected``."""
+        counter = self._columns[counter_name]
+        values: dict[Column[Any], Any] = {self._columns[name]: bindparam(f"new_{name}") for name in changed}
+        values[counter] = counter + 1
+        condition = (self._columns["id"] == bindparam("where_id"), counter == bindparam("expected"))
+        return self._runner.prepare(update(self.table).where(*condition).values(values))
 
-    def _get_one(self, condition: ColumnElement[bool], not_found_message: str) -> User:
-        statement = self._select.where(condition)
-        row = transaction(self.engine, lambda c: c.execute(statement).first(), single_statement=True)
+    def _get_one(self, prepared: Prepared, values: dict[str, Any], not_found_message: str) -> User:
+        row = self._runner.read_one(prepared, values)
         if row is None:
             raise UserNotFoundError(not_found_message)
-        return self._user(row)
+        return self.user_from_row(row)
 
-    def _user(self, row: Row[Any]) -> User:
-        values = row._mapping
+    def user_from_row(self, row: tuple[Any, ...]) -> User:
+        """A ``User`` from the selected columns (``_fields`` order)."""
+        values = dict(zip(self._fields, row))
         return User(
             id=str(values["id"]),
             email_address=str(values["email_address"]),
@@ -236,17 +250,7 @@ class SQLUserStore:
             sessions_counter=int(values["sessions_counter"]),
         )
 
-    def _swap(self, user_id: str, counter_name: str, expected: int, **changes: Any) -> Update:
-        """``UPDATE``: apply ``changes`` and count, only if the counter still equals ``expected``."""
-        counter = self._columns[counter_name]
-        values: dict[Column[Any], Any] = {self._columns[name]: value for name, value in changes.items()}
-        values[counter] = counter + 1
-        return update(self.table).where(self._is(user_id), counter == expected).values(values)
-
-    def _change_one(self, statement: Update | Delete, user_id: str) -> None:
+    def _change_one(self, prepared: Prepared, values: dict[str, Any]) -> None:
         """Run the statement; no row matched means the user is missing (or its counter moved)."""
-        changed = transaction(
-            self.engine, lambda c: c.execute(statement).rowcount, write=True, single_statement=True
-        )
-        if changed == 0:
-            raise UserNotFoundError(user_id)
+        if self._runner.execute(prepared, values) == 0:
+            raise UserNotFoundError(str(values["where_id"]))

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Engine, bindparam, update
 
 from faroe_flask import (
     StorageEntryAlreadyExistsError,
@@ -18,7 +18,7 @@ from faroe_flask import (
     UserNotFoundError,
 )
 from faroe_flask.sql import SQLStorage, SQLUserStore
-from faroe_flask.sql.engine import transaction
+from faroe_flask.sql.runner import Transaction, runner_for
 
 from ..backends import SQL_BACKENDS, open_engine, open_tables
 
@@ -100,20 +100,24 @@ def test_a_deadlock_victim_is_run_again(server_engine: Engine) -> None:
         barrier = threading.Barrier(2, timeout=30)
         attempts: Counter[str] = Counter()
 
-        def lock_both(first: str, second: str) -> Callable[[Connection], None]:
-            def work(connection: Connection) -> None:
+        runner = runner_for(server_engine)
+        bump = runner.prepare(
+            update(table).where(table.c.key == bindparam("k")).values(counter=table.c.counter + 1)
+        )
+
+        def lock_both(first: str, second: str) -> Callable[[Transaction], None]:
+            def work(tx: Transaction) -> None:
                 attempts[first] += 1
-                bump = table.c.counter + 1
-                connection.execute(update(table).where(table.c.key == first).values(counter=bump))
+                tx.execute(bump, {"k": first})
                 if attempts[first] == 1:
                     barrier.wait()  # both now hold one row and want the other's: a deadlock
-                connection.execute(update(table).where(table.c.key == second).values(counter=bump))
+                tx.execute(bump, {"k": second})
 
             return work
 
         outcomes = _race_two(
-            lambda: transaction(server_engine, lock_both("a", "b"), write=True),
-            lambda: transaction(server_engine, lock_both("b", "a"), write=True),
+            lambda: runner.transaction(lock_both("a", "b")),
+            lambda: runner.transaction(lock_both("b", "a")),
         )
         assert outcomes == ["ok", "ok"]
         # A deadlock happened and its victim was run again; both then succeeded, each applied

@@ -12,7 +12,8 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, event, insert, s
 from sqlalchemy.exc import DBAPIError
 
 from faroe_flask.sql import SQLStorage, create_engine
-from faroe_flask.sql.engine import SQLITE_BUSY_TIMEOUT_MS, SQLIntegrityError, transaction
+from faroe_flask.sql.engine import SQLITE_BUSY_TIMEOUT_MS, SQLIntegrityError
+from faroe_flask.sql.runner import runner_for
 
 from ..backends import open_engine, open_tables, unique_suffix
 
@@ -57,17 +58,27 @@ def test_sqlite_transactions_really_begin(sqlite_engine: Engine) -> None:
 
 
 def test_sqlite_write_transactions_begin_immediate(sqlite_engine: Engine) -> None:
-    storage_table = Table("s", MetaData(), Column("k", String(10), primary_key=True))
-    storage_table.create(sqlite_engine)
+    # A write transaction takes the write lock up front (BEGIN IMMEDIATE), so that it cannot fail
+    # half-way on a lock upgrade; a single statement runs in autocommit mode without BEGIN.
+    table = Table("s", MetaData(), Column("k", String(10), primary_key=True))
+    table.create(sqlite_engine)
     statements: list[str] = []
 
-    @event.listens_for(sqlite_engine, "before_cursor_execute")
-    def record(_c: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
+    @event.listens_for(sqlite_engine, "connect")
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(statements.append)
 
-    transaction(sqlite_engine, lambda c: c.execute(select(storage_table.c.k)).all())
-    transaction(sqlite_engine, lambda c: c.execute(insert(storage_table).values(k="x")), write=True)
-    assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN", "BEGIN IMMEDIATE"]
+    sqlite_engine.dispose()  # new connections, traced
+    runner = runner_for(sqlite_engine)
+    read = runner.prepare(select(table.c.k))
+    write = runner.prepare(insert(table).values(k="x"))
+    runner.transaction(lambda tx: tx.read_one(read, {}), write=False)
+    runner.transaction(lambda tx: tx.execute(write, {}))
+    runner.read_one(read, {})
+    runner.execute(runner.prepare(update(table).values(k="y")), {})
+    begins = [s for s in statements if s.startswith(("BEGIN", "COMMIT"))]
+    assert begins == ["BEGIN", "COMMIT", "BEGIN IMMEDIATE", "COMMIT"]
+    assert statements[-1].startswith("UPDATE")
 
 
 def test_every_engine_pings_and_hides_parameters(engine: Engine) -> None:
@@ -82,16 +93,17 @@ def test_every_engine_pings_and_hides_parameters(engine: Engine) -> None:
 
 def test_integrity_errors_do_not_quote_values(engine: Engine, sql_storage: SQLStorage) -> None:
     marker = "aaar.secret-marker@example.com"
+    runner = runner_for(engine)
     row = {"key": marker, "value": None, "counter": 0, "expires_at": datetime(2030, 1, 1)}
-    statement = insert(sql_storage.table).values(row)
+    statement = runner.prepare(insert(sql_storage.table).values(row))
     with pytest.raises(SQLIntegrityError) as caught:
-        transaction(engine, lambda c: c.execute(statement), write=True)
+        runner.execute(statement, {})
     assert not caught.value.unique_violation
     assert marker not in str(caught.value)
     sql_storage.add(marker, b"v", HINT)
-    duplicate = insert(sql_storage.table).values({**row, "value": b"v"})
+    duplicate = runner.prepare(insert(sql_storage.table).values({**row, "value": b"v"}))
     with pytest.raises(SQLIntegrityError) as caught:
-        transaction(engine, lambda c: c.execute(duplicate), write=True)
+        runner.transaction(lambda tx: tx.execute(duplicate, {}))
     assert caught.value.unique_violation
     assert marker not in str(caught.value)
 

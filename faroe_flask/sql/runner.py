@@ -1,0 +1,481 @@
+"""How the SQL stores run their statements: compiled once, executed on kept driver connections.
+
+Every method of ``SQLStorage`` and ``SQLUserStore`` goes through this one mechanism:
+
+* **Compiled once.** A store turns each of its SQLAlchemy Core statements into a ``Prepared`` when
+  it is built: the SQL text for the engine's dialect, the order of its parameters in the driver's
+  style, the bind processors of their types (a SQLite timestamp becomes text, a boolean an
+  integer) and the result processors of the selected columns. A call only binds values and runs
+  the text on the driver's cursor: no statement building, no cache key, no event dispatch.
+* **Kept connections in autocommit mode.** A ``Runner`` (one per engine, shared by every store on
+  it) keeps the driver connections it has opened. They come from ``engine.raw_connection()``, so
+  the engine's "connect" set-up applies (SQLite's WAL and busy timeout, MySQL's character set and
+  isolation level, the application's own listeners), and are then detached from the engine's pool,
+  whose capacity they no longer use. A single statement is atomic on its own and runs in
+  autocommit mode: one round trip, no ``BEGIN``, ``COMMIT`` or pool reset ``ROLLBACK``. Several
+  statements that must see one state run in ``transaction``: ``BEGIN`` (``BEGIN IMMEDIATE`` for a
+  write on SQLite, which takes the write lock up front) to ``COMMIT``, run again when the
+  database rolled them back as a deadlock victim.
+* **Dropped connections heal.** No ping is sent: a connection taken from the idle list is checked
+  without a round trip, since a connection the server closed (restart, ``pg_terminate_backend``,
+  ``KILL CONNECTION``, ``wait_timeout``) has a readable socket; it is closed and replaced. A
+  connection that breaks during a call is discarded; a read is then run once more on a fresh
+  connection, a write is not (it may have been applied) and fails.
+* **Strong consistency.** Nothing read is kept between calls: every call runs its statements on
+  the database, and a single-statement or committed call is visible to every later call.
+* **Errors without values.** A driver error becomes ``SQLIntegrityError`` or ``SQLError``, whose
+  message names the error class and code and never quotes the database's text where it can hold
+  a value (an email address in a duplicate key, a string that does not convert).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import select
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Engine, event
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
+
+from ..core.interfaces import FaroeError
+
+__all__ = ["Prepared", "Runner", "SQLError", "SQLIntegrityError", "Transaction", "runner_for"]
+
+T = TypeVar("T")
+
+#: How often a transaction the database chose as a deadlock victim is run in all.
+DEADLOCK_ATTEMPTS = 3
+
+_MISSING: Any = object()
+
+# MySQL/MariaDB error numbers whose messages never quote a value: kept in SQLError messages.
+_MYSQL_SAFE_MESSAGES = frozenset({1044, 1045, 1046, 1049, 1054, 1146, 1205, 1213, 1969, 2003, 2006, 2013, 3024})
+
+
+class SQLError(FaroeError):
+    """A database error, described by its class and code without the database's own text where
+    that text could quote a value."""
+
+
+class SQLIntegrityError(SQLError):
+    """A constraint violation, reported without the database's message.
+
+    Database messages quote the offending values (PostgreSQL's "Key (key)=(...) already exists",
+    MySQL's "Duplicate entry '...'"), and those can be email addresses. ``unique_violation`` tells
+    a duplicate key from any other violation.
+    """
+
+    def __init__(self, unique_violation: bool, code: str) -> None:
+        kind = "unique constraint" if unique_violation else "integrity constraint"
+        super().__init__(f"{kind} violated ({code})")
+        self.unique_violation = unique_violation
+
+
+class Prepared:
+    """One statement compiled for one dialect: ``bind`` turns named values into driver
+    parameters, ``row`` applies the result processors to a fetched row."""
+
+    __slots__ = ("sql", "_spec", "_positional", "_names", "_processors")
+
+    def __init__(self, statement: ClauseElement, engine: Engine) -> None:
+        dialect = engine.dialect
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("statements with post-compile parameters cannot be prepared")
+        self.sql: str = compiled.string
+        by_name = {name: parameter for parameter, name in compiled.bind_names.items()}
+        order = list(compiled.positiontup or []) if dialect.positional else list(by_name)
+        spec = []
+        for name in order:
+            parameter = by_name[name]
+            default = _MISSING if parameter.required else parameter.effective_value
+            processor = parameter.type.dialect_impl(dialect).bind_processor(dialect)
+            spec.append((name, default, processor))
+        self._spec: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...] = tuple(spec)
+        self._positional = bool(dialect.positional)
+        self._names = tuple(name for name, _, _ in spec)
+        processors: list[Callable[[Any], Any] | None] = []
+        for column in getattr(statement, "selected_columns", ()):
+            processors.append(column.type.dialect_impl(dialect).result_processor(dialect, None))
+        self._processors = tuple(processors) if any(processors) else None
+
+    def bind(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        bound = []
+        for name, default, processor in self._spec:
+            value = values.get(name, default)
+            if value is _MISSING:
+                raise KeyError(f"no value for the statement parameter {name}")
+            bound.append(value if processor is None or value is None else processor(value))
+        return tuple(bound) if self._positional else dict(zip(self._names, bound))
+
+    def row(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        processors = self._processors
+        if processors is None:
+            return tuple(row)
+        return tuple(
+            value if processor is None or value is None else processor(value)
+            for processor, value in zip(processors, row)
+        )
+
+
+class Transaction:
+    """The statements of one ``Runner.transaction``, all on one connection."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def read_one(self, prepared: Prepared, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        self._cursor.execute(prepared.sql, prepared.bind(values))
+        row = self._cursor.fetchone()
+        return None if row is None else prepared.row(row)
+
+    def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> int:
+        self._cursor.execute(prepared.sql, prepared.bind(values))
+        return int(self._cursor.rowcount)
+
+
+class _Connection:
+    """A driver connection the runner owns, with the socket used to check it is still open."""
+
+    __slots__ = ("dbapi", "fairy", "fileno")
+
+    def __init__(self, fairy: Any, fileno: int | None) -> None:
+        self.fairy = fairy
+        self.dbapi = fairy.dbapi_connection
+        self.fileno = fileno
+
+    def close(self) -> None:
+        try:
+            self.fairy.close()  # detached: really closes the driver connection
+        except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is gone
+            pass
+
+
+class Runner:
+    """Runs prepared statements on the driver connections of one engine (see the module text).
+
+    Use ``runner_for(engine)``: every store on an engine shares its runner. At most
+    ``max_connections`` connections are open at once (the engine pool's size plus its overflow);
+    a call that finds none free waits up to the pool's timeout.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect
+        self.backend = self.dialect.name
+        dbapi = self.dialect.loaded_dbapi
+        self._error: type[Exception] = dbapi.Error
+        self._integrity_error: type[Exception] = dbapi.IntegrityError
+        pool = engine.pool
+        size = getattr(pool, "size", None)
+        overflow = getattr(pool, "_max_overflow", 10)
+        if callable(size) and isinstance(overflow, int) and overflow >= 0:
+            self.max_connections = max(1, int(size()) + overflow)
+        else:
+            self.max_connections = 64
+        timeout = getattr(pool, "timeout", None)
+        self._wait = float(timeout()) if callable(timeout) else 30.0
+        self._idle: deque[_Connection] = deque()
+        # Open connections (idle or in use) are counted under the condition's lock; the fast path
+        # (an idle connection taken and put back) takes no lock at all: deque pop/append are atomic.
+        self._open = 0
+        self._waiting = 0
+        self._freed = threading.Condition(threading.Lock())
+        self._begin_write = "BEGIN IMMEDIATE" if self.backend == "sqlite" else "BEGIN"
+
+    def prepare(self, statement: ClauseElement) -> Prepared:
+        return Prepared(statement, self.engine)
+
+    # Single statements, in autocommit mode ---------------------------------------------------
+
+    def read_one(self, prepared: Prepared, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """Run a query and return its first row (or ``None``). Retried once on a broken connection."""
+        params = prepared.bind(values)
+        for attempt in (1, 2):
+            connection = self._acquire()
+            try:
+                cursor = connection.dbapi.cursor()
+                cursor.execute(prepared.sql, params)
+                row = cursor.fetchone()
+                cursor.close()
+            except BaseException as exc:
+                broken = self._after_failure(connection, exc)
+                if not isinstance(exc, self._error):
+                    raise
+                if attempt == 1 and (broken or self._is_deadlock(exc)):
+                    continue
+                raise self._translate(exc) from None
+            self._release(connection)
+            return None if row is None else prepared.row(row)
+        raise AssertionError("unreachable")
+
+    def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> int:
+        """Run one writing statement and return the number of rows it matched."""
+        return self.transaction(lambda tx: tx.execute(prepared, values), single_statement=True)
+
+    # Transactions ----------------------------------------------------------------------------
+
+    def transaction(
+        self, work: Callable[[Transaction], T], *, write: bool = True, single_statement: bool = False
+    ) -> T:
+        """Run ``work`` in one transaction and commit it (``single_statement``: in autocommit).
+
+        An exception from ``work`` rolls the transaction back and propagates. A deadlock victim
+        (rolled back by the database, so without effect) is run again after a short random pause,
+        at most ``DEADLOCK_ATTEMPTS`` times in all.
+        """
+        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+            connection = self._acquire()
+            begun = False
+            try:
+                cursor = connection.dbapi.cursor()
+                if not single_statement:
+                    cursor.execute(self._begin_write if write else "BEGIN")
+                    begun = True
+                result = work(Transaction(cursor))
+                if begun:
+                    cursor.execute("COMMIT")
+                    begun = False
+                cursor.close()
+            except BaseException as exc:
+                broken = self._after_failure(connection, exc, rollback=begun)
+                if not isinstance(exc, self._error):
+                    raise
+                if broken or attempt == DEADLOCK_ATTEMPTS or not self._is_deadlock(exc):
+                    raise self._translate(exc) from None
+                time.sleep(random.uniform(0.001, 0.01 * attempt))
+                continue
+            self._release(connection)
+            return result
+        raise AssertionError("unreachable")
+
+    # Connections -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every idle connection (the engine's ``dispose`` does this too)."""
+        while True:
+            try:
+                connection = self._idle.pop()
+            except IndexError:
+                return
+            self._discard(connection)
+
+    def _acquire(self) -> _Connection:
+        idle = self._idle
+        while True:
+            try:
+                connection = idle.pop()
+            except IndexError:
+                break
+            if _is_open(connection):
+                return connection
+            self._discard(connection)
+        with self._freed:
+            self._waiting += 1
+            try:
+                deadline = time.monotonic() + self._wait
+                while True:
+                    try:
+                        connection = idle.pop()
+                    except IndexError:
+                        if self._open < self.max_connections:
+                            self._open += 1
+                            break
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0 or not self._freed.wait(remaining):
+                            raise SQLError(
+                                f"no database connection became free within {self._wait:g} s"
+                            ) from None
+                        continue
+                    if _is_open(connection):
+                        return connection
+                    connection.close()
+                    self._open -= 1
+            finally:
+                self._waiting -= 1
+        try:
+            return self._connect()
+        except BaseException:
+            self._forget_one()
+            raise
+
+    def _release(self, connection: _Connection) -> None:
+        self._idle.append(connection)
+        if self._waiting:
+            with self._freed:
+                self._freed.notify()
+
+    def _discard(self, connection: _Connection) -> None:
+        connection.close()
+        self._forget_one()
+
+    def _forget_one(self) -> None:
+        with self._freed:
+            self._open -= 1
+            self._freed.notify()
+
+    def _connect(self) -> _Connection:
+        try:
+            fairy = self.engine.raw_connection()
+        except Exception as exc:  # noqa: BLE001 - reported as a SQLError
+            # Connection failures name the host and user, never a password or a value.
+            cause = getattr(exc, "orig", None) or exc
+            raise SQLError(f"could not connect to the database: {type(cause).__name__}: {cause}") from None
+        try:
+            fairy.detach()
+            self.dialect.set_isolation_level(fairy.dbapi_connection, "AUTOCOMMIT")  # type: ignore[arg-type]
+        except BaseException:
+            fairy.invalidate()
+            raise
+        return _Connection(fairy, _fileno(fairy.dbapi_connection))
+
+    def _after_failure(self, connection: _Connection, exc: BaseException, *, rollback: bool = False) -> bool:
+        """Put the connection back after a failed call, or discard it; return whether it broke."""
+        broken = not isinstance(exc, Exception) or (
+            isinstance(exc, self._error) and self.dialect.is_disconnect(exc, connection.dbapi, None)  # type: ignore[arg-type]
+        )
+        if not broken and rollback:
+            try:
+                cursor = connection.dbapi.cursor()
+                cursor.execute("ROLLBACK")
+                cursor.close()
+            except Exception:  # noqa: BLE001 - a connection that cannot roll back is discarded
+                broken = True
+        if broken:
+            self._discard(connection)
+        else:
+            self._release(connection)
+        return broken
+
+    # Errors ----------------------------------------------------------------------------------
+
+    def _translate(self, exc: BaseException) -> SQLError:
+        if isinstance(exc, self._integrity_error):
+            return SQLIntegrityError(is_unique_violation(exc), describe_code(exc))
+        return SQLError(describe_error(exc))
+
+    def _is_deadlock(self, exc: BaseException) -> bool:
+        sqlstate, number = error_code(exc)
+        if number is not None:
+            return number == 1213  # ER_LOCK_DEADLOCK
+        return sqlstate in ("40P01", "40001")
+
+
+def _fileno(dbapi_connection: Any) -> int | None:
+    """The socket of a network connection (psycopg, PyMySQL), ``None`` for SQLite's file."""
+    sock = getattr(dbapi_connection, "_sock", None)  # PyMySQL keeps its socket here
+    if sock is not None:
+        return int(sock.fileno())
+    fileno = getattr(dbapi_connection, "fileno", None)
+    if callable(fileno):
+        try:
+            return int(fileno())
+        except Exception:  # noqa: BLE001 - no socket to watch
+            return None
+    return None
+
+
+def _is_open(connection: _Connection) -> bool:
+    """Whether an idle connection is still open: the server has sent nothing (no error, no EOF)."""
+    fileno = connection.fileno
+    if fileno is None:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(fileno, select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
+    except (OSError, ValueError):
+        return False
+
+
+def error_code(exc: BaseException) -> tuple[str | None, int | None]:
+    """(SQLSTATE, MySQL error number) of a driver exception, where the driver reports them."""
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    args = getattr(exc, "args", ())
+    number = args[0] if args and isinstance(args[0], int) else None
+    return sqlstate, number
+
+
+def describe_code(exc: BaseException) -> str:
+    sqlstate, number = error_code(exc)
+    if number is not None:
+        code = f"error {number}"
+    elif sqlstate is not None:
+        code = f"SQLSTATE {sqlstate}"
+    else:
+        code = str(getattr(exc, "sqlite_errorname", "no code"))
+    return f"{type(exc).__name__}, {code}"
+
+
+def describe_error(exc: BaseException) -> str:
+    """A log-safe description: class and code, plus the database's text where it holds no value."""
+    description = describe_code(exc)
+    sqlstate, number = error_code(exc)
+    text: str | None = None
+    if number is not None:
+        if number in _MYSQL_SAFE_MESSAGES and len(exc.args) > 1:
+            text = str(exc.args[1])
+    elif sqlstate is not None:
+        if not sqlstate.startswith(("22", "23")):  # data exceptions and violations quote values
+            diag = getattr(exc, "diag", None)
+            text = getattr(diag, "message_primary", None)
+    elif hasattr(exc, "sqlite_errorname"):
+        text = str(exc)  # SQLite's messages name tables and columns, never bound values
+    return f"{description}: {text}" if text else description
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether a driver's integrity error is a duplicate primary or unique key."""
+    sqlstate, number = error_code(exc)
+    if number is not None:  # MySQL/MariaDB: its SQLSTATE 23000 covers every integrity error
+        return number in (1062, 1586)  # ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME
+    if sqlstate is not None:
+        return sqlstate == "23505"
+    error_name = getattr(exc, "sqlite_errorname", None)
+    if error_name is not None:
+        return error_name in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+    return "unique" in str(exc).lower() or "duplicate" in str(exc).lower()
+
+
+# One runner per engine -------------------------------------------------------------------------
+
+_runners: weakref.WeakKeyDictionary[Engine, Runner] = weakref.WeakKeyDictionary()
+_runners_lock = threading.Lock()
+_inherited: list[_Connection] = []
+
+
+def runner_for(engine: Engine) -> Runner:
+    """The runner of ``engine``, made on first use; ``engine.dispose()`` closes its connections."""
+    runner = _runners.get(engine)
+    if runner is not None:
+        return runner
+    with _runners_lock:
+        runner = _runners.get(engine)
+        if runner is None:
+            runner = _runners[engine] = Runner(engine)
+            event.listen(engine, "engine_disposed", lambda _engine: runner.close())
+        return runner
+
+
+def _forget_connections_after_fork() -> None:
+    # A forked child must not use, nor close, its parent's connections (closing a network
+    # connection tells the server to end the parent's session): keep them unused, open new ones.
+    for runner in list(_runners.values()):
+        _inherited.extend(runner._idle)  # noqa: SLF001
+        runner._idle = deque()  # noqa: SLF001
+        runner._open = 0  # noqa: SLF001
+        runner._waiting = 0  # noqa: SLF001
+        runner._freed = threading.Condition(threading.Lock())  # noqa: SLF001
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_connections_after_fork)

@@ -77,16 +77,15 @@ class Context:
     action: str
     action_invocation_id: str
     now: datetime
+    #: ``now`` as unix seconds with sub-second precision.
+    timestamp: float = dataclasses.field(init=False, repr=False, compare=False)
+    #: ``now`` as whole unix seconds (what records store).
+    unix_seconds: int = dataclasses.field(init=False, repr=False, compare=False)
 
-    @property
-    def timestamp(self) -> float:
-        """``now`` as unix seconds with sub-second precision."""
-        return self.now.timestamp()
-
-    @property
-    def unix_seconds(self) -> int:
-        """``now`` as whole unix seconds (what records store)."""
-        return math.floor(self.timestamp)
+    def __post_init__(self) -> None:
+        timestamp = self.now.timestamp()
+        object.__setattr__(self, "timestamp", timestamp)
+        object.__setattr__(self, "unix_seconds", math.floor(timestamp))
 
     def key(self, prefix: str, rest: str) -> str:
         return self.server.storage_key_prefix + prefix + rest

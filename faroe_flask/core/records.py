@@ -11,6 +11,7 @@ import base64
 import binascii
 import dataclasses
 import json
+import sys
 import typing
 from typing import Any, ClassVar, TypeVar
 
@@ -31,25 +32,14 @@ class Record:
     PREFIX: ClassVar[str] = ""
 
     def encode(self) -> bytes:
-        data = {
-            field.name: _encode_value(getattr(self, field.name)) for field in dataclasses.fields(self)
-        }
-        return json.dumps(data, separators=(",", ":")).encode("utf-8")
+        names = _codec(type(self)).names
+        values = self.__dict__
+        data = {name: _encode_value(values[name]) for name in names}
+        return _json_encode(data).encode("utf-8")
 
     @classmethod
     def decode(cls: type[R], value: bytes) -> R:
-        try:
-            data = json.loads(value)
-        except (ValueError, TypeError) as exc:
-            raise RecordDecodeError(f"{cls.__name__}: not JSON") from exc
-        if not isinstance(data, dict):
-            raise RecordDecodeError(f"{cls.__name__}: not an object")
-        kwargs: dict[str, Any] = {}
-        for name, kind in _field_kinds(cls).items():
-            if name not in data:
-                raise RecordDecodeError(f"{cls.__name__}: missing field {name}")
-            kwargs[name] = _decode_value(cls.__name__, name, kind, data[name])
-        return cls(**kwargs)
+        return typing.cast(R, _codec(cls).decode(value))
 
     def replace(self: R, **changes: Any) -> R:
         return dataclasses.replace(self, **changes)
@@ -61,38 +51,77 @@ def _encode_value(value: object) -> object:
     return value
 
 
-_FIELD_KINDS: dict[type, dict[str, object]] = {}
+_json_encode = json.JSONEncoder(separators=(",", ":")).encode
+_json_decode = json.JSONDecoder().decode
+
+if sys.version_info >= (3, 11):
+
+    def _base64(text: str) -> bytes:
+        return binascii.a2b_base64(text, strict_mode=True)
+
+else:  # pragma: no cover - Python 3.10
+
+    def _base64(text: str) -> bytes:
+        return base64.b64decode(text, validate=True)
 
 
-def _field_kinds(cls: type) -> dict[str, object]:
-    kinds = _FIELD_KINDS.get(cls)
-    if kinds is None:
+class _Codec:
+    """The decoder of one record class, its field kinds resolved once (records are decoded on
+    every token check, so this is on the hot path of every session validation)."""
+
+    def __init__(self, cls: type[Record]) -> None:
         hints = typing.get_type_hints(cls)
-        kinds = {field.name: hints[field.name] for field in dataclasses.fields(cls)}
-        _FIELD_KINDS[cls] = kinds
-    return kinds
+        self.cls = cls
+        self.names = tuple(field.name for field in dataclasses.fields(cls))
+        self.fields = tuple((name, _KINDS[hints[name]]) for name in self.names)
+
+    def decode(self, value: bytes) -> Record:
+        name = self.cls.__name__
+        try:
+            data = _json_decode(value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else value)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise RecordDecodeError(f"{name}: not JSON") from exc
+        if type(data) is not dict:
+            raise RecordDecodeError(f"{name}: not an object")
+        values: list[object] = []
+        for field, kind in self.fields:
+            raw = data.get(field, _MISSING)
+            if raw is _MISSING:
+                raise RecordDecodeError(f"{name}: missing field {field}")
+            # JSON decoding yields exact types, so ``type(...) is`` is the check (a bool is no int).
+            if kind == _STR:
+                ok = type(raw) is str
+            elif kind == _INT:
+                ok = type(raw) is int
+            elif kind == _BYTES:
+                ok = False
+                if type(raw) is str:
+                    try:
+                        raw = _base64(raw)
+                        ok = True
+                    except (binascii.Error, ValueError):
+                        pass
+            elif kind == _BOOL:
+                ok = type(raw) is bool
+            else:  # _OPTIONAL_INT
+                ok = raw is None or type(raw) is int
+            if not ok:
+                raise RecordDecodeError(f"{name}: bad field {field}")
+            values.append(raw)
+        return self.cls(*values)
 
 
-def _decode_value(record: str, name: str, kind: object, raw: object) -> object:
-    if kind is bytes:
-        if isinstance(raw, str):
-            try:
-                return base64.b64decode(raw, validate=True)
-            except (binascii.Error, ValueError):
-                pass
-    elif kind is bool:
-        if isinstance(raw, bool):
-            return raw
-    elif kind is int:
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            return raw
-    elif kind is str:
-        if isinstance(raw, str):
-            return raw
-    elif kind == (int | None):
-        if raw is None or (isinstance(raw, int) and not isinstance(raw, bool)):
-            return raw
-    raise RecordDecodeError(f"{record}: bad field {name}")
+_STR, _INT, _BYTES, _BOOL, _OPTIONAL_INT = range(5)
+_KINDS: dict[object, int] = {str: _STR, int: _INT, bytes: _BYTES, bool: _BOOL, int | None: _OPTIONAL_INT}
+_MISSING = object()
+_CODECS: dict[type, _Codec] = {}
+
+
+def _codec(cls: type[Record]) -> _Codec:
+    codec = _CODECS.get(cls)
+    if codec is None:
+        codec = _CODECS[cls] = _Codec(cls)
+    return codec
 
 
 @dataclasses.dataclass(frozen=True)

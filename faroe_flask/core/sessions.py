@@ -30,6 +30,9 @@ class SessionConfig:
     expiration: timedelta | None = None
     user_cache_expiration: timedelta = timedelta(0)
     end_other_sessions_on_password_change: bool = False
+    _seconds: tuple[float, float, float, float] = dataclasses.field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.inactivity_timeout <= timedelta(0):
@@ -40,18 +43,30 @@ class SessionConfig:
             raise ValueError("expiration must not be negative")
         if self.user_cache_expiration < timedelta(0):
             raise ValueError("user_cache_expiration must not be negative")
+        # The durations in seconds, worked out once: they are read on every session validation.
+        seconds = (
+            self.expiration.total_seconds() if self.expiration else 0.0,
+            self.inactivity_timeout.total_seconds(),
+            self.user_cache_expiration.total_seconds(),
+            self.activity_check_interval.total_seconds(),
+        )
+        object.__setattr__(self, "_seconds", seconds)
 
     @property
     def expiration_seconds(self) -> float:
-        return self.expiration.total_seconds() if self.expiration else 0.0
+        return self._seconds[0]
 
     @property
     def inactivity_seconds(self) -> float:
-        return self.inactivity_timeout.total_seconds()
+        return self._seconds[1]
 
     @property
     def user_cache_seconds(self) -> float:
-        return self.user_cache_expiration.total_seconds()
+        return self._seconds[2]
+
+    @property
+    def activity_check_seconds(self) -> float:
+        return self._seconds[3]
 
     def is_expired(self, session: Session, now: float) -> bool:
         """F9.2: absolute expiration first, then inactivity."""
@@ -169,7 +184,7 @@ def _validate(ctx: Context, token: str, *, fresh_user: bool) -> tuple[Session, U
 def _refresh_activity(ctx: Context, session: Session) -> None:
     """F9.4: move ``token_last_verified_at`` forward at most once per check interval."""
     config = ctx.server.session_config
-    if ctx.timestamp - session.token_last_verified_at < config.activity_check_interval.total_seconds():
+    if ctx.timestamp - session.token_last_verified_at < config.activity_check_seconds:
         return
     storage = ctx.server.storage
     try:

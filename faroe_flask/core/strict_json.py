@@ -47,9 +47,24 @@ def _has_lone_surrogate(document: Any) -> bool:
     return False
 
 
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def load_object(body: str | bytes) -> dict[str, Any]:
     """Parse ``body`` as exactly one JSON object; raise ``ValueError`` otherwise (foundations.md F2.7)."""
-    text = body if isinstance(body, str) else bytes(body).decode("utf-8", errors="replace")
+    if isinstance(body, str):
+        text = body
+        # A str body may hold a raw lone surrogate, which UTF-8 cannot encode.
+        may_hold_surrogates = "\\u" in text or not _encodes(text)
+    else:
+        # Decoding UTF-8 never yields a surrogate: only a \u escape can make a lone one.
+        text = bytes(body).decode("utf-8", errors="replace")
+        may_hold_surrogates = "\\u" in text
     try:
         document = _DECODER.decode(text)
     except RecursionError:
@@ -58,7 +73,7 @@ def load_object(body: str | bytes) -> dict[str, Any]:
         raise ValueError(f"not a JSON document ({exc.msg} at character {exc.pos})") from None
     if not isinstance(document, dict):
         raise ValueError("the JSON document is not an object")
-    if _has_lone_surrogate(document):
+    if may_hold_surrogates and _has_lone_surrogate(document):
         raise ValueError("a JSON string holds a lone surrogate")
     return document
 

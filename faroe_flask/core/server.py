@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timezone
 
 from . import credentials
@@ -32,6 +32,8 @@ __all__ = [
     "AllowAllEmailAddresses",
     "LoggingErrorLogger",
     "ACTION_TABLE",
+    "ActionObserver",
+    "RunAction",
 ]
 
 _logger = logging.getLogger("faroe_flask")
@@ -40,6 +42,14 @@ ACTION_TABLE: Mapping[str, Action] = {entry.name: entry for entry in ACTIONS}
 _ACTION_ARGUMENTS: Mapping[str, tuple[str, ...]] = {
     name: entry.arguments for name, entry in ACTION_TABLE.items()
 }
+
+
+#: ``run(action, arguments) -> result``: runs one invocation (the action, or the next observer).
+RunAction = Callable[[str, dict[str, str]], ActionResult]
+
+#: ``observer(action, arguments, run) -> result`` wraps every invocation: it calls ``run`` once
+#: and returns its result (the Flask layer's signals and metrics are observers).
+ActionObserver = Callable[[str, dict[str, str], RunAction], ActionResult]
 
 
 class RealClock:
@@ -120,6 +130,8 @@ class Server:
             if max_concurrent_password_hashing is None
             else max_concurrent_password_hashing,
         )
+        # How an invocation is run: the action itself, wrapped by each observer added.
+        self._run: RunAction = self._execute
 
     # Entry points -----------------------------------------------------------------------------
 
@@ -162,6 +174,33 @@ class Server:
             values[name] = value
         return self._run(action, values)
 
+    def add_action_observer(self, observer: ActionObserver) -> None:
+        """Wrap every invocation (endpoint and ``invoke`` alike) in ``observer``.
+
+        The observer gets the action name, its arguments and ``run``; it must call ``run`` once and
+        return its result. Observers added later wrap those added before. An observer that
+        raises is logged and changes nothing: the result is returned as if it were absent (the
+        action still runs exactly once). With no observer, invocations pay nothing for this.
+        """
+        inner = self._run
+
+        def observed(action: str, arguments: dict[str, str]) -> ActionResult:
+            results: list[ActionResult] = []
+
+            def run(action_: str, arguments_: dict[str, str]) -> ActionResult:
+                if results:
+                    return results[0]  # run at most once, whatever the observer does
+                results.append(inner(action_, arguments_))
+                return results[0]
+
+            try:
+                return observer(action, arguments, run)
+            except Exception:  # noqa: BLE001 - an observer must not change the answer
+                _logger.exception("a Faroe action observer raised")
+                return results[0] if results else inner(action, arguments)
+
+        self._run = observed
+
     # Internals --------------------------------------------------------------------------------
 
     def log_action_error(
@@ -172,7 +211,7 @@ class Server:
         except Exception:  # noqa: BLE001 - a broken logger must not break the answer
             _logger.exception("the action error logger raised")
 
-    def _run(self, action: str, arguments: dict[str, str]) -> ActionResult:
+    def _execute(self, action: str, arguments: dict[str, str]) -> ActionResult:
         invocation_id = credentials.generate_id()
         try:
             now = self.clock.now()

@@ -1,18 +1,16 @@
 """Helpers for testing an application that uses faroe-flask (needs Flask, like the extension).
 
-A test of a protected view, in a few lines::
+A test of a protected view, in a few lines (``create_app`` being the app's factory, which passes
+its keyword arguments on to ``Faroe(app, ...)``)::
 
-    from faroe_flask.testing import memory_faroe, sign_up_client
+    from faroe_flask.testing import FAST_PASSWORD_HASHING, memory_parts, sign_up_client
 
     def test_profile_needs_a_session():
-        app = create_app()                 # an app factory that calls faroe.init_app(app) ...
+        app = create_app({"TESTING": True, **FAST_PASSWORD_HASHING}, **memory_parts())
         client = app.test_client()
         assert client.get("/profile").status_code == 302
         sign_up_client(client, "ada@example.com")
         assert client.get("/profile").status_code == 200
-
-with the app factory, in its testing configuration, passing the memory parts:
-``Faroe(app, **memory_parts())`` (or ``memory_faroe(app)``, which also sets cheap hashing).
 
 * ``memory_parts()``: ``MemoryStorage``, ``MemoryUserStore``, an ``Outbox`` and the offline
   password strength check (no internet), as keyword arguments for ``Faroe``.

@@ -194,3 +194,14 @@ def test_an_api_client_uses_a_bearer_token(app: Flask, base: str) -> None:
     assert status == 200 and EMAIL in body and headers["set_cookie"] == []
     status, _, _ = api.request("/profile", headers={"Authorization": "Bearer " + "k" * 24 + ".nope"})
     assert status == 401
+
+
+def test_the_readme_testing_snippet_works_on_the_example() -> None:
+    from faroe_flask.testing import sign_up_client
+
+    create_app = load_example().create_app
+    app = create_app({"TESTING": True, **FAST_PASSWORD_HASHING}, **memory_parts())
+    client = app.test_client()
+    assert client.get("/profile").status_code == 302
+    sign_up_client(client, "ada@example.com")
+    assert client.get("/profile").status_code == 200

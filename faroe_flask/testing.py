@@ -136,7 +136,8 @@ class Outbox(TemplateEmailSender):
         with self._lock:
             self._messages.append(email)
         if self.forward_to is not None:
-            getattr(self.forward_to, "send_" + message)(to, *_forwarded_arguments(message, context))
+            # The context holds the EmailSender methods' own argument names.
+            getattr(self.forward_to, "send_" + message)(to, **context)
 
     def to(self, email_address: str, message: str | None = None) -> list[OutboxEmail]:
         """The messages sent to ``email_address`` (of one kind, when given), oldest first."""
@@ -170,22 +171,6 @@ class Outbox(TemplateEmailSender):
             if email.to == email_address and email.temporary_password is not None:
                 return email.temporary_password
         raise AssertionError("no temporary password was sent to that address")
-
-
-def _forwarded_arguments(message: str, context: Mapping[str, Any]) -> list[Any]:
-    order = {
-        "signup_email_address_verification_code": ("code",),
-        "user_email_address_update_email_verification_code": ("display_name", "code"),
-        "user_password_reset_temporary_password": ("display_name", "temporary_password"),
-        "user_signed_in_notification": ("display_name", "timestamp"),
-        "user_password_updated_notification": ("display_name", "timestamp"),
-        "user_email_address_updated_notification": (
-            "display_name",
-            "new_email_address",
-            "timestamp",
-        ),
-    }[message]
-    return [context[name] for name in order]
 
 
 def _offline_checker() -> PasswordStrengthChecker:

@@ -5,12 +5,10 @@ with a cookie jar: sign up, sign in, a protected page, sign out, a session revok
 from __future__ import annotations
 
 import http.cookiejar
-import importlib.util
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -20,17 +18,13 @@ from flask import Flask
 from faroe_flask.testing import FAST_PASSWORD_HASHING, TEST_PASSWORD, memory_parts, outbox_of
 
 from ..servers import serve
+from .examples import load_example
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "views_app.py"
 EMAIL = "margaret@example.com"
 
 
-def load_example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("faroe_views_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load_views_example() -> ModuleType:
+    return load_example("views_app.py", "faroe_views_example")
 
 
 class NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -78,7 +72,7 @@ def _headers(response: Any) -> dict[str, Any]:
 def app() -> Flask:
     config = {"TESTING": True, "SECRET_KEY": "test", "FAROE_SESSION_COOKIE_SECURE": False}
     config.update(FAST_PASSWORD_HASHING)
-    app: Flask = load_example().create_app(config, **memory_parts())
+    app: Flask = load_views_example().create_app(config, **memory_parts())
     return app
 
 
@@ -199,7 +193,7 @@ def test_an_api_client_uses_a_bearer_token(app: Flask, base: str) -> None:
 def test_the_readme_testing_snippet_works_on_the_example() -> None:
     from faroe_flask.testing import sign_up_client
 
-    create_app = load_example().create_app
+    create_app = load_views_example().create_app
     app = create_app({"TESTING": True, **FAST_PASSWORD_HASHING}, **memory_parts())
     client = app.test_client()
     assert client.get("/profile").status_code == 302

@@ -91,3 +91,17 @@ def test_run_twice_runs_the_action_once(server: Server) -> None:
     server.add_action_observer(greedy)
     assert _get_session(server).error_code == "invalid_session_token"
     assert runs == ["get_session"]
+
+
+def test_the_outermost_observers_result_is_the_answer(server: Server) -> None:
+    def replace(action: str, arguments: dict[str, str], run: RunAction) -> ActionResult:
+        run(action, arguments)
+        return ActionResult(False, "x" * 24, error_code="internal_error")
+
+    server.add_action_observer(replace)
+    body = json.dumps({"action": "get_session", "arguments": {"session_token": "t"}})
+    assert json.loads(server.resolve_action_invocation_request(body)) == {
+        "ok": False,
+        "action_invocation_id": "x" * 24,
+        "error_code": "internal_error",
+    }

@@ -125,6 +125,16 @@ def test_model_fields_match_the_code() -> None:
         assert fields == returned_keys(getattr(models, f"{name}_model")), name
 
 
+def test_only_the_core_fails_actions() -> None:
+    """The analysis follows calls into ``faroe_flask.core`` only; nothing else may fail an action."""
+    for path in (ROOT / "faroe_flask").rglob("*.py"):
+        if "core" in path.relative_to(ROOT / "faroe_flask").parts:
+            continue
+        source = path.read_text(encoding="utf-8")
+        for name in ("ActionFailure", "LoggedFailure", "core.actions import"):
+            assert name not in source, (path, name)
+
+
 def test_the_readme_links_the_reference() -> None:
     assert "(docs/actions.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
 

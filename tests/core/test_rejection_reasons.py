@@ -10,11 +10,14 @@ import json
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from faroe_flask import InvalidActionInvocationRequestError, Server
+from faroe_flask import InvalidActionInvocationRequestError, MemoryStorage, MemoryUserStore, Server
 from faroe_flask.core.server import ACTION_TABLE
+from faroe_flask.core.strength import StaticPasswordList
+
+from ..conftest import FAST_TEMPORARY_ALGORITHM, FAST_USER_ALGORITHM, CapturingEmailSender
 
 from .test_envelope import REJECTED_BODIES
 
@@ -46,6 +49,20 @@ ALLOWED_REASONS = re.compile(
 )
 
 MARKER = "s3cr3t-Marker"
+
+
+@pytest.fixture(scope="module")
+def server() -> Server:
+    """Rejections happen before any part is used, so one in-memory server serves every backend."""
+    return Server(
+        storage=MemoryStorage(),
+        user_store=MemoryUserStore(),
+        email_sender=CapturingEmailSender(),
+        user_password_hash_algorithms=[FAST_USER_ALGORITHM],
+        temporary_password_hash_algorithm=FAST_TEMPORARY_ALGORITHM,
+        password_strength_checker=StaticPasswordList(()),
+    )
+
 _values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.sampled_from([MARKER, "get_session", "x.y"]),
     lambda children: st.lists(children, max_size=3)
@@ -89,7 +106,7 @@ def test_every_known_rejection_has_an_allowed_reason(server: Server, body: bytes
     assert reason is not None and ALLOWED_REASONS.fullmatch(reason), reason
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None)
 @given(document=_documents, mangle=st.integers(0, 2), cut=st.integers(0, 200), listed=st.booleans())
 def test_reasons_never_quote_the_body(server: Server, document: object, mangle: int, cut: int, listed: bool) -> None:
     lists = {"blocklist": {"get_session"}} if listed else {"allowlist": {"get_signup"}}
@@ -99,7 +116,7 @@ def test_reasons_never_quote_the_body(server: Server, document: object, mangle: 
         assert MARKER not in reason
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None)
 @given(body=st.binary(max_size=512) | st.text(max_size=512).map(str.encode))
 def test_reasons_for_arbitrary_bytes_are_allowed(server: Server, body: bytes) -> None:
     reason = _reason(server, body)

@@ -8,6 +8,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+#: The package version; ``pyproject.toml`` reads it from here (its single source).
+__version__ = "0.1.0"
+
 from .core.envelope import ActionResult
 from .core.interfaces import (
     ActionErrorLogger,

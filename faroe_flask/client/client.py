@@ -358,6 +358,9 @@ class Client:
     Exceptions: ``TransportError`` / ``UnexpectedStatusError`` from the transport (the action may
     not have run), ``MalformedResponseError`` for a response that is not a valid result,
     ``TypeError`` for an argument that is not a ``str``.
+
+    Each method's docstring names the error codes its action can answer; docs/actions.md explains
+    them and the order in which a flow's actions are called.
     """
 
     def __init__(self, transport: Transport) -> None:
@@ -393,15 +396,53 @@ class Client:
     # The 39 actions ---------------------------------------------------------------------------
 
     def create_signup(self, email_address: str) -> CreateSignupResult:
+        """Start a sign-up for an address no user has; an 8-character code is emailed to it.
+
+        Args:
+            email_address: the address to register (compared exactly, never normalised).
+
+        Returns ``CreateSignupSuccess`` (``.signup``, ``.signup_token``), or ``ActionError`` with
+        one of these ``error_code`` values: ``invalid_email_address``,
+        ``email_address_already_used``, ``email_address_not_allowed``, ``rate_limited``,
+        ``internal_conflict``, ``internal_error``. What each means: docs/actions.md#create_signup.
+        """
         return self._invoke("create_signup", _create_signup, email_address=email_address)
 
     def get_signup(self, signup_token: str) -> GetSignupResult:
+        """Read the signup's current state.
+
+        Args:
+            signup_token: from ``create_signup``.
+
+        Returns ``GetSignupSuccess`` (``.signup``), or ``ActionError`` with one of these
+        ``error_code`` values: ``invalid_signup_token``, ``internal_error``. What each means:
+        docs/actions.md#get_signup.
+        """
         return self._invoke("get_signup", _get_signup, signup_token=signup_token)
 
     def delete_signup(self, signup_token: str) -> NoValuesResult:
+        """Cancel the signup.
+
+        Args:
+            signup_token: from ``create_signup``.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_signup_token``, ``internal_error``. What each means:
+        docs/actions.md#delete_signup.
+        """
         return self._invoke("delete_signup", _no_values, signup_token=signup_token)
 
     def send_signup_email_address_verification_code(self, signup_token: str) -> NoValuesResult:
+        """Email the signup's verification code again (the same code).
+
+        Args:
+            signup_token: from ``create_signup``.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_signup_token``, ``email_address_already_verified``, ``rate_limited``,
+        ``internal_conflict``, ``internal_error``. What each means:
+        docs/actions.md#send_signup_email_address_verification_code.
+        """
         return self._invoke(
             "send_signup_email_address_verification_code", _no_values, signup_token=signup_token
         )
@@ -409,6 +450,17 @@ class Client:
     def verify_signup_email_address_verification_code(
         self, signup_token: str, email_address_verification_code: str
     ) -> NoValuesResult:
+        """Check the emailed code (any case) and mark the signup's address verified.
+
+        Args:
+            signup_token: from ``create_signup``.
+            email_address_verification_code: the 8-character code from the email.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_signup_token``, ``email_address_already_verified``, ``rate_limited``,
+        ``incorrect_email_address_verification_code``, ``internal_conflict``, ``internal_error``.
+        What each means: docs/actions.md#verify_signup_email_address_verification_code.
+        """
         return self._invoke(
             "verify_signup_email_address_verification_code",
             _no_values,
@@ -417,42 +469,151 @@ class Client:
         )
 
     def set_signup_password(self, signup_token: str, password: str) -> NoValuesResult:
+        """Check the chosen password (10 to 100 characters, not breached); keep its hash.
+
+        Args:
+            signup_token: from ``create_signup``.
+            password: the chosen password.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_signup_token``, ``email_address_not_verified``, ``password_already_set``,
+        ``invalid_password_length``, ``weak_password``, ``internal_conflict``, ``internal_error``.
+        What each means: docs/actions.md#set_signup_password.
+        """
         return self._invoke(
             "set_signup_password", _no_values, signup_token=signup_token, password=password
         )
 
     def complete_signup(self, signup_token: str) -> NewSessionResult:
+        """Create the user through the user store and sign them in; the signup is consumed.
+
+        Args:
+            signup_token: from ``create_signup``.
+
+        Returns ``NewSessionSuccess`` (``.session``, ``.session_token``), or ``ActionError`` with
+        one of these ``error_code`` values: ``invalid_signup_token``,
+        ``email_address_not_verified``, ``password_not_set``, ``session_not_created``,
+        ``internal_conflict``, ``internal_error``. What each means: docs/actions.md#complete_signup.
+        """
         return self._invoke("complete_signup", _new_session, signup_token=signup_token)
 
     def create_signin(self, user_email_address: str) -> CreateSigninResult:
+        """Start a sign-in for the enabled user with exactly this email address.
+
+        Args:
+            user_email_address: the user's email address (exact match).
+
+        Returns ``CreateSigninSuccess`` (``.signin``, ``.signin_token``), or ``ActionError`` with
+        one of these ``error_code`` values: ``invalid_email_address``, ``user_not_found``,
+        ``user_disabled``, ``internal_error``. What each means: docs/actions.md#create_signin.
+        """
         return self._invoke("create_signin", _create_signin, user_email_address=user_email_address)
 
     def get_signin(self, signin_token: str) -> GetSigninResult:
+        """Read the signin's current state.
+
+        Args:
+            signin_token: from ``create_signin``.
+
+        Returns ``GetSigninSuccess`` (``.signin``), or ``ActionError`` with one of these
+        ``error_code`` values: ``invalid_signin_token``, ``internal_error``. What each means:
+        docs/actions.md#get_signin.
+        """
         return self._invoke("get_signin", _get_signin, signin_token=signin_token)
 
     def delete_signin(self, signin_token: str) -> NoValuesResult:
+        """Cancel the signin.
+
+        Args:
+            signin_token: from ``create_signin``.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_signin_token``, ``internal_error``. What each means:
+        docs/actions.md#delete_signin.
+        """
         return self._invoke("delete_signin", _no_values, signin_token=signin_token)
 
     def verify_signin_user_password(self, signin_token: str, password: str) -> NoValuesResult:
+        """Check the user's password (rate limited per user); mark the first factor verified.
+
+        Args:
+            signin_token: from ``create_signin``.
+            password: the user's current password.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_signin_token``, ``user_first_factor_already_verified``, ``rate_limited``,
+        ``incorrect_password``, ``internal_conflict``, ``internal_error``. What each means:
+        docs/actions.md#verify_signin_user_password.
+        """
         return self._invoke(
             "verify_signin_user_password", _no_values, signin_token=signin_token, password=password
         )
 
     def complete_signin(self, signin_token: str) -> NewSessionResult:
+        """Exchange a verified signin for a new session; a signed-in notification is emailed.
+
+        Args:
+            signin_token: from ``create_signin``.
+
+        Returns ``NewSessionSuccess`` (``.session``, ``.session_token``), or ``ActionError`` with
+        one of these ``error_code`` values: ``invalid_signin_token``,
+        ``user_first_factor_not_verified``, ``internal_error``. What each means:
+        docs/actions.md#complete_signin.
+        """
         return self._invoke("complete_signin", _new_session, signin_token=signin_token)
 
     def get_session(self, session_token: str) -> GetSessionResult:
+        """Validate a session token and return the session (extends its inactivity timeout).
+
+        Args:
+            session_token: the signed-in user's session token.
+
+        Returns ``GetSessionSuccess`` (``.session``), or ``ActionError`` with one of these
+        ``error_code`` values: ``invalid_session_token``, ``internal_error``. What each means:
+        docs/actions.md#get_session.
+        """
         return self._invoke("get_session", _get_session, session_token=session_token)
 
     def delete_session(self, session_token: str) -> NoValuesResult:
+        """Sign out: delete this session.
+
+        Args:
+            session_token: the signed-in user's session token.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``internal_error``. What each means:
+        docs/actions.md#delete_session.
+        """
         return self._invoke("delete_session", _no_values, session_token=session_token)
 
     def delete_all_sessions(self, session_token: str) -> NoValuesResult:
+        """Sign out everywhere: end every session of the token's user, this one included.
+
+        Args:
+            session_token: the signed-in user's session token.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``internal_conflict``, ``internal_error``. What each means:
+        docs/actions.md#delete_all_sessions.
+        """
         return self._invoke("delete_all_sessions", _no_values, session_token=session_token)
 
     def create_user_email_address_update(
         self, session_token: str, new_email_address: str
     ) -> CreateUserEmailAddressUpdateResult:
+        """Start an email address change; a verification code is emailed to the new address.
+
+        Args:
+            session_token: the signed-in user's session token.
+            new_email_address: the address to change to.
+
+        Returns ``CreateUserEmailAddressUpdateSuccess`` (``.user_email_address_update``,
+        ``.user_email_address_update_token``), or ``ActionError`` with one of these ``error_code``
+        values: ``invalid_email_address``, ``invalid_session_token``,
+        ``email_address_already_used``, ``email_address_not_allowed``, ``rate_limited``,
+        ``internal_conflict``, ``internal_error``. What each means:
+        docs/actions.md#create_user_email_address_update.
+        """
         return self._invoke(
             "create_user_email_address_update",
             _create_user_email_address_update,
@@ -463,6 +624,17 @@ class Client:
     def get_user_email_address_update(
         self, session_token: str, user_email_address_update_token: str
     ) -> GetUserEmailAddressUpdateResult:
+        """Read the email address update's current state.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_email_address_update_token: from ``create_user_email_address_update``.
+
+        Returns ``GetUserEmailAddressUpdateSuccess`` (``.user_email_address_update``), or
+        ``ActionError`` with one of these ``error_code`` values: ``invalid_session_token``,
+        ``invalid_user_email_address_update_token``, ``session_mismatch``, ``internal_error``. What
+        each means: docs/actions.md#get_user_email_address_update.
+        """
         return self._invoke(
             "get_user_email_address_update",
             _get_user_email_address_update,
@@ -473,6 +645,17 @@ class Client:
     def delete_user_email_address_update(
         self, session_token: str, user_email_address_update_token: str
     ) -> NoValuesResult:
+        """Cancel the email address update.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_email_address_update_token: from ``create_user_email_address_update``.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``invalid_user_email_address_update_token``,
+        ``session_mismatch``, ``internal_error``. What each means:
+        docs/actions.md#delete_user_email_address_update.
+        """
         return self._invoke(
             "delete_user_email_address_update",
             _no_values,
@@ -483,6 +666,18 @@ class Client:
     def send_user_email_address_update_email_address_verification_code(
         self, session_token: str, user_email_address_update_token: str
     ) -> NoValuesResult:
+        """Email the update's verification code to the new address again.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_email_address_update_token: from ``create_user_email_address_update``.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``invalid_user_email_address_update_token``,
+        ``session_mismatch``, ``email_address_already_verified``, ``rate_limited``,
+        ``internal_conflict``, ``internal_error``. What each means:
+        docs/actions.md#send_user_email_address_update_email_address_verification_code.
+        """
         return self._invoke(
             "send_user_email_address_update_email_address_verification_code",
             _no_values,
@@ -496,6 +691,20 @@ class Client:
         user_email_address_update_token: str,
         email_address_verification_code: str,
     ) -> NoValuesResult:
+        """Check the code sent to the new address (any case) and mark it verified.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_email_address_update_token: from ``create_user_email_address_update``.
+            email_address_verification_code: the 8-character code from the email.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``invalid_user_email_address_update_token``,
+        ``session_mismatch``, ``email_address_already_verified``, ``rate_limited``,
+        ``incorrect_email_address_verification_code``, ``internal_conflict``, ``internal_error``.
+        What each means:
+        docs/actions.md#verify_user_email_address_update_email_address_verification_code.
+        """
         return self._invoke(
             "verify_user_email_address_update_email_address_verification_code",
             _no_values,
@@ -507,6 +716,19 @@ class Client:
     def verify_user_email_address_update_user_password(
         self, session_token: str, user_email_address_update_token: str, password: str
     ) -> NoValuesResult:
+        """After the new address is verified, confirm the user's identity with their current password.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_email_address_update_token: from ``create_user_email_address_update``.
+            password: the user's current password.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``invalid_user_email_address_update_token``,
+        ``session_mismatch``, ``email_address_not_verified``, ``user_identity_already_verified``,
+        ``rate_limited``, ``incorrect_password``, ``internal_conflict``, ``internal_error``. What
+        each means: docs/actions.md#verify_user_email_address_update_user_password.
+        """
         return self._invoke(
             "verify_user_email_address_update_user_password",
             _no_values,
@@ -518,6 +740,18 @@ class Client:
     def complete_user_email_address_update(
         self, session_token: str, user_email_address_update_token: str
     ) -> NoValuesResult:
+        """Write the new address to the user store; the old address is notified.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_email_address_update_token: from ``create_user_email_address_update``.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``invalid_user_email_address_update_token``,
+        ``session_mismatch``, ``email_address_not_verified``, ``user_identity_not_verified``,
+        ``internal_conflict``, ``internal_error``. What each means:
+        docs/actions.md#complete_user_email_address_update.
+        """
         return self._invoke(
             "complete_user_email_address_update",
             _no_values,
@@ -526,6 +760,16 @@ class Client:
         )
 
     def create_user_password_update(self, session_token: str) -> CreateUserPasswordUpdateResult:
+        """Start a password change for the signed-in user.
+
+        Args:
+            session_token: the signed-in user's session token.
+
+        Returns ``CreateUserPasswordUpdateSuccess`` (``.user_password_update``,
+        ``.user_password_update_token``), or ``ActionError`` with one of these ``error_code``
+        values: ``invalid_session_token``, ``internal_error``. What each means:
+        docs/actions.md#create_user_password_update.
+        """
         return self._invoke(
             "create_user_password_update", _create_user_password_update, session_token=session_token
         )
@@ -533,6 +777,17 @@ class Client:
     def get_user_password_update(
         self, session_token: str, user_password_update_token: str
     ) -> GetUserPasswordUpdateResult:
+        """Read the password update's current state.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_password_update_token: from ``create_user_password_update``.
+
+        Returns ``GetUserPasswordUpdateSuccess`` (``.user_password_update``), or ``ActionError``
+        with one of these ``error_code`` values: ``invalid_session_token``,
+        ``invalid_password_update_token``, ``session_mismatch``, ``internal_error``. What each
+        means: docs/actions.md#get_user_password_update.
+        """
         return self._invoke(
             "get_user_password_update",
             _get_user_password_update,
@@ -543,6 +798,16 @@ class Client:
     def delete_user_password_update(
         self, session_token: str, user_password_update_token: str
     ) -> NoValuesResult:
+        """Cancel the password update.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_password_update_token: from ``create_user_password_update``.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``invalid_user_password_update_token``, ``session_mismatch``,
+        ``internal_error``. What each means: docs/actions.md#delete_user_password_update.
+        """
         return self._invoke(
             "delete_user_password_update",
             _no_values,
@@ -553,6 +818,19 @@ class Client:
     def verify_user_password_update_user_password(
         self, session_token: str, user_password_update_token: str, password: str
     ) -> NoValuesResult:
+        """Confirm the user's identity with their current password.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_password_update_token: from ``create_user_password_update``.
+            password: the user's current password.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``invalid_password_update_token``, ``session_mismatch``,
+        ``user_identity_already_verified``, ``rate_limited``, ``incorrect_password``,
+        ``internal_conflict``, ``internal_error``. What each means:
+        docs/actions.md#verify_user_password_update_user_password.
+        """
         return self._invoke(
             "verify_user_password_update_user_password",
             _no_values,
@@ -564,6 +842,19 @@ class Client:
     def set_user_password_update_new_password(
         self, session_token: str, user_password_update_token: str, password: str
     ) -> NoValuesResult:
+        """After the identity is verified, check the new password and keep its hash in the update.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_password_update_token: from ``create_user_password_update``.
+            password: the new password.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``invalid_password_update_token``, ``session_mismatch``,
+        ``user_identity_not_verified``, ``new_password_already_set``, ``invalid_password_length``,
+        ``weak_password``, ``internal_conflict``, ``internal_error``. What each means:
+        docs/actions.md#set_user_password_update_new_password.
+        """
         return self._invoke(
             "set_user_password_update_new_password",
             _no_values,
@@ -575,6 +866,18 @@ class Client:
     def complete_user_password_update(
         self, session_token: str, user_password_update_token: str
     ) -> NoValuesResult:
+        """Write the new password to the user store; the user is notified. Sessions stay valid
+        unless ``FAROE_END_OTHER_SESSIONS_ON_PASSWORD_CHANGE`` (then the others end).
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_password_update_token: from ``create_user_password_update``.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``invalid_password_update_token``, ``session_mismatch``,
+        ``user_identity_not_verified``, ``new_password_not_set``, ``internal_conflict``,
+        ``internal_error``. What each means: docs/actions.md#complete_user_password_update.
+        """
         return self._invoke(
             "complete_user_password_update",
             _no_values,
@@ -583,6 +886,15 @@ class Client:
         )
 
     def create_user_deletion(self, session_token: str) -> CreateUserDeletionResult:
+        """Start deleting the signed-in user's account.
+
+        Args:
+            session_token: the signed-in user's session token.
+
+        Returns ``CreateUserDeletionSuccess`` (``.user_deletion``, ``.user_deletion_token``), or
+        ``ActionError`` with one of these ``error_code`` values: ``invalid_session_token``,
+        ``internal_error``. What each means: docs/actions.md#create_user_deletion.
+        """
         return self._invoke(
             "create_user_deletion", _create_user_deletion, session_token=session_token
         )
@@ -590,6 +902,17 @@ class Client:
     def get_user_deletion(
         self, session_token: str, user_deletion_token: str
     ) -> GetUserDeletionResult:
+        """Read the deletion's current state.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_deletion_token: from ``create_user_deletion``.
+
+        Returns ``GetUserDeletionSuccess`` (``.user_deletion``), or ``ActionError`` with one of
+        these ``error_code`` values: ``invalid_session_token``, ``invalid_user_deletion_token``,
+        ``session_mismatch``, ``internal_error``. What each means:
+        docs/actions.md#get_user_deletion.
+        """
         return self._invoke(
             "get_user_deletion",
             _get_user_deletion,
@@ -598,6 +921,16 @@ class Client:
         )
 
     def delete_user_deletion(self, session_token: str, user_deletion_token: str) -> NoValuesResult:
+        """Cancel the deletion.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_deletion_token: from ``create_user_deletion``.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``invalid_user_deletion_token``, ``session_mismatch``,
+        ``internal_error``. What each means: docs/actions.md#delete_user_deletion.
+        """
         return self._invoke(
             "delete_user_deletion",
             _no_values,
@@ -608,6 +941,19 @@ class Client:
     def verify_user_deletion_user_password(
         self, session_token: str, user_deletion_token: str, password: str
     ) -> NoValuesResult:
+        """Confirm the user's identity with their password.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_deletion_token: from ``create_user_deletion``.
+            password: the user's current password.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``invalid_user_deletion_token``, ``session_mismatch``,
+        ``user_identity_already_verified``, ``rate_limited``, ``incorrect_password``,
+        ``internal_conflict``, ``internal_error``. What each means:
+        docs/actions.md#verify_user_deletion_user_password.
+        """
         return self._invoke(
             "verify_user_deletion_user_password",
             _no_values,
@@ -619,6 +965,17 @@ class Client:
     def complete_user_deletion(
         self, session_token: str, user_deletion_token: str
     ) -> NoValuesResult:
+        """Delete the user through the user store; their sessions end.
+
+        Args:
+            session_token: the signed-in user's session token.
+            user_deletion_token: from ``create_user_deletion``.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_session_token``, ``invalid_user_deletion_token``, ``session_mismatch``,
+        ``user_identity_not_verified``, ``internal_conflict``, ``internal_error``. What each means:
+        docs/actions.md#complete_user_deletion.
+        """
         return self._invoke(
             "complete_user_deletion",
             _no_values,
@@ -627,6 +984,18 @@ class Client:
         )
 
     def create_user_password_reset(self, user_email_address: str) -> CreateUserPasswordResetResult:
+        """Start a password reset for the enabled user with this address; a temporary password
+        is emailed.
+
+        Args:
+            user_email_address: the user's email address (exact match).
+
+        Returns ``CreateUserPasswordResetSuccess`` (``.user_password_reset``,
+        ``.user_password_reset_token``), or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_email_address``, ``user_not_found``, ``user_disabled``, ``rate_limited``,
+        ``internal_conflict``, ``internal_error``. What each means:
+        docs/actions.md#create_user_password_reset.
+        """
         return self._invoke(
             "create_user_password_reset",
             _create_user_password_reset,
@@ -634,6 +1003,15 @@ class Client:
         )
 
     def get_user_password_reset(self, user_password_reset_token: str) -> GetUserPasswordResetResult:
+        """Read the reset's current state.
+
+        Args:
+            user_password_reset_token: from ``create_user_password_reset``.
+
+        Returns ``GetUserPasswordResetSuccess`` (``.user_password_reset``), or ``ActionError`` with
+        one of these ``error_code`` values: ``invalid_user_password_reset_token``,
+        ``internal_error``. What each means: docs/actions.md#get_user_password_reset.
+        """
         return self._invoke(
             "get_user_password_reset",
             _get_user_password_reset,
@@ -641,6 +1019,15 @@ class Client:
         )
 
     def delete_user_password_reset(self, user_password_reset_token: str) -> NoValuesResult:
+        """Cancel the reset.
+
+        Args:
+            user_password_reset_token: from ``create_user_password_reset``.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_user_password_reset_token``, ``internal_error``. What each means:
+        docs/actions.md#delete_user_password_reset.
+        """
         return self._invoke(
             "delete_user_password_reset",
             _no_values,
@@ -650,6 +1037,18 @@ class Client:
     def verify_user_password_reset_temporary_password(
         self, user_password_reset_token: str, temporary_password: str
     ) -> NoValuesResult:
+        """Check the emailed temporary password (any case; rate limited per user).
+
+        Args:
+            user_password_reset_token: from ``create_user_password_reset``.
+            temporary_password: the 12-character temporary password from the email.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_user_password_reset_token``, ``user_first_factor_already_verified``,
+        ``rate_limited``, ``incorrect_temporary_password``, ``internal_conflict``,
+        ``internal_error``. What each means:
+        docs/actions.md#verify_user_password_reset_temporary_password.
+        """
         return self._invoke(
             "verify_user_password_reset_temporary_password",
             _no_values,
@@ -660,6 +1059,18 @@ class Client:
     def set_user_password_reset_new_password(
         self, user_password_reset_token: str, password: str
     ) -> NoValuesResult:
+        """After the temporary password is verified, check the new password; keep its hash.
+
+        Args:
+            user_password_reset_token: from ``create_user_password_reset``.
+            password: the new password.
+
+        Returns ``ActionSuccess``, or ``ActionError`` with one of these ``error_code`` values:
+        ``invalid_user_password_reset_token``, ``user_first_factor_not_verified``,
+        ``new_password_already_set``, ``invalid_password_length``, ``weak_password``,
+        ``internal_conflict``, ``internal_error``. What each means:
+        docs/actions.md#set_user_password_reset_new_password.
+        """
         return self._invoke(
             "set_user_password_reset_new_password",
             _no_values,
@@ -668,6 +1079,17 @@ class Client:
         )
 
     def complete_user_password_reset(self, user_password_reset_token: str) -> NewSessionResult:
+        """Write the new password to the user store and sign the user in with a new session.
+
+        Args:
+            user_password_reset_token: from ``create_user_password_reset``.
+
+        Returns ``NewSessionSuccess`` (``.session``, ``.session_token``), or ``ActionError`` with
+        one of these ``error_code`` values: ``invalid_user_password_reset_token``,
+        ``user_first_factor_not_verified``, ``new_password_not_set``, ``session_not_created``,
+        ``internal_conflict``, ``internal_error``. What each means:
+        docs/actions.md#complete_user_password_reset.
+        """
         return self._invoke(
             "complete_user_password_reset",
             _new_session,

@@ -5,29 +5,47 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, Literal, Union
 
 from .interfaces import InvalidActionInvocationRequestError
 from .strict_json import load_object
 
 
-@dataclasses.dataclass(frozen=True)
-class ActionResult:
-    """The outcome of one action invocation: ``values`` when ``ok``, else ``error_code``."""
-
-    ok: bool
-    action_invocation_id: str
-    values: dict[str, Any] | None = None
-    error_code: str | None = None
-
+class _Result:
     def to_json_object(self) -> dict[str, Any]:
-        if self.ok:
-            return {"ok": True, "action_invocation_id": self.action_invocation_id, "values": self.values}
-        return {"ok": False, "action_invocation_id": self.action_invocation_id, "error_code": self.error_code}
+        raise NotImplementedError
 
     def to_json(self) -> str:
         """Compact JSON, members in the order of F2.5, non-ASCII written raw (F2.8)."""
         return json.dumps(self.to_json_object(), ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionSuccess(_Result):
+    """The action succeeded: ``values`` holds its returned values (``{}`` for most actions)."""
+
+    action_invocation_id: str
+    values: dict[str, Any]
+    ok: Literal[True] = dataclasses.field(default=True, init=False)
+
+    def to_json_object(self) -> dict[str, Any]:
+        return {"ok": True, "action_invocation_id": self.action_invocation_id, "values": self.values}
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionError(_Result):
+    """The action ran and answered an error code (still an HTTP 200 on the wire)."""
+
+    action_invocation_id: str
+    error_code: str
+    ok: Literal[False] = dataclasses.field(default=False, init=False)
+
+    def to_json_object(self) -> dict[str, Any]:
+        return {"ok": False, "action_invocation_id": self.action_invocation_id, "error_code": self.error_code}
+
+
+#: The outcome of one action invocation; ``if result.ok:`` narrows it to ``ActionSuccess``.
+ActionResult = Union[ActionSuccess, ActionError]
 
 
 def _reject(reason: str) -> InvalidActionInvocationRequestError:

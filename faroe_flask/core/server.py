@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from . import credentials
 from .actions import Action, ActionFailure, Context, LoggedFailure
-from .envelope import ActionResult, read_request
+from .envelope import ActionError, ActionResult, ActionSuccess, read_request
 from .flows import ACTIONS
 from .hashing import PasswordHasher
 from .interfaces import (
@@ -218,19 +218,19 @@ class Server:
         except Exception as exc:  # noqa: BLE001
             now = datetime.now(timezone.utc)
             self.log_action_error(now, f"clock failed: {type(exc).__name__}", invocation_id, action)
-            return ActionResult(False, invocation_id, error_code="internal_error")
+            return ActionError(invocation_id, "internal_error")
         ctx = Context(self, action, invocation_id, now)
         try:
             values = ACTION_TABLE[action].function(ctx, **arguments)
         except LoggedFailure as failure:
             ctx.log(failure.message)
-            return ActionResult(False, invocation_id, error_code=failure.error_code)
+            return ActionError(invocation_id, failure.error_code)
         except ActionFailure as failure:
-            return ActionResult(False, invocation_id, error_code=failure.error_code)
+            return ActionError(invocation_id, failure.error_code)
         except Exception as exc:  # noqa: BLE001 - F2.1 rule 5
             ctx.log(describe_exception(exc))
-            return ActionResult(False, invocation_id, error_code="internal_error")
-        return ActionResult(True, invocation_id, values=values)
+            return ActionError(invocation_id, "internal_error")
+        return ActionSuccess(invocation_id, values)
 
 
 def describe_exception(exc: BaseException) -> str:

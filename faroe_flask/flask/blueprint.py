@@ -96,7 +96,9 @@ def invoke_endpoint() -> Response:
         result = state.server.resolve_action_invocation_request(
             body, blocklist=state.endpoint.blocklist, allowlist=state.endpoint.allowlist
         )
-    except InvalidActionInvocationRequestError:
+    except InvalidActionInvocationRequestError as rejection:
+        # The reason names what is wrong, never a value from the body.
+        _logger.info("faroe request rejected with 400: %s", rejection)
         return _answer(state, 400)
     return _answer(state, 200, result)
 

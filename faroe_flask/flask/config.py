@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from ..core.action_names import require_known_action_names
 from ..core.sessions import SessionConfig
 from ..passwords import (
     TEMPORARY_PASSWORD_ARGON2ID,
@@ -195,6 +196,11 @@ class EndpointSettings:
         blocklist = _names(config, "FAROE_ACTION_BLOCKLIST") or ()
         if allowlist is not None and blocklist:
             raise ConfigError("set FAROE_ACTION_ALLOWLIST or FAROE_ACTION_BLOCKLIST, not both")
+        for key, names in (("FAROE_ACTION_ALLOWLIST", allowlist), ("FAROE_ACTION_BLOCKLIST", blocklist)):
+            try:
+                require_known_action_names(names or (), key)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         origins = _names(config, "FAROE_CORS_ALLOWED_ORIGINS") or ()
         headers = config.get("FAROE_CORS_ALLOWED_HEADERS") or ""
         if not isinstance(headers, str):

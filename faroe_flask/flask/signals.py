@@ -41,7 +41,7 @@ from blinker import Namespace, Signal
 from flask import Flask
 
 from ..core.credentials import parse_token
-from ..core.envelope import ActionResult
+from ..core.envelope import ActionResult, ActionSuccess
 from ..core.interfaces import StorageEntryNotFoundError
 from ..core.records import Session
 from ..core.server import Server
@@ -129,10 +129,10 @@ def _send(
     app: Flask,
     signal: Signal,
     action: str,
-    result: ActionResult,
+    result: ActionSuccess,
     before: tuple[str, str] | None,
 ) -> None:
-    model = (result.values or {}).get("session")
+    model = result.values.get("session")
     if isinstance(model, Mapping):
         session_id, user_id = str(model.get("id")), str(model.get("user_id"))
     elif before is not None:

@@ -59,7 +59,7 @@ from werkzeug.local import LocalProxy
 from werkzeug.routing import BuildError
 
 from ..core.credentials import parse_token
-from ..core.envelope import ActionResult
+from ..core.envelope import ActionError, ActionResult, ActionSuccess
 from ..core.interfaces import User, UserNotFoundError
 
 if TYPE_CHECKING:
@@ -373,10 +373,11 @@ def _as_timedelta(value: timedelta | float) -> timedelta:
 
 
 def _session_values(result: ActionResult | Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
-    if isinstance(result, ActionResult):
-        if not result.ok or result.values is None:
-            raise ValueError("start_session needs a successful result")
-        values: Mapping[str, Any] = result.values
+    values: Mapping[str, Any]
+    if isinstance(result, ActionError):
+        raise ValueError("start_session needs a successful result")
+    if isinstance(result, ActionSuccess):
+        values = result.values
     else:
         values = result
     token = values.get("session_token")

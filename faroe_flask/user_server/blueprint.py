@@ -169,13 +169,16 @@ def user_server_blueprint(
             body = request.stream.read(max_request_bytes + 1)
         except RequestEntityTooLarge:  # the app's MAX_CONTENT_LENGTH
             return Response(status=413)
-        except Exception:  # noqa: BLE001 - an unreadable body is a bad request
+        except Exception as exc:  # noqa: BLE001 - an unreadable body is a bad request
+            _logger.info("user server request rejected with 400: unreadable body (%s)", type(exc).__name__)
             return Response(status=400)
         if len(body) > max_request_bytes:
             return Response(status=413)
         try:
             action, arguments = _read_arguments(parse_json_object(body))
-        except (_Rejected, InvalidActionInvocationRequestError):
+        except (_Rejected, InvalidActionInvocationRequestError) as rejection:
+            # The reason names what is wrong, never a value from the body.
+            _logger.info("user server request rejected with 400: %s", rejection)
             return Response(status=400)
         invocation_id = generate_id()
         result: dict[str, Any]

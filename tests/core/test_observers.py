@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from faroe_flask import Server
-from faroe_flask.core.envelope import ActionResult
+from faroe_flask.core.envelope import ActionError, ActionResult
 from faroe_flask.core.server import ActionObserver, RunAction
 
 # The observers are the engine's own: one backend is enough.
@@ -96,7 +96,7 @@ def test_run_twice_runs_the_action_once(server: Server) -> None:
 def test_the_outermost_observers_result_is_the_answer(server: Server) -> None:
     def replace(action: str, arguments: dict[str, str], run: RunAction) -> ActionResult:
         run(action, arguments)
-        return ActionResult(False, "x" * 24, error_code="internal_error")
+        return ActionError("x" * 24, "internal_error")
 
     server.add_action_observer(replace)
     body = json.dumps({"action": "get_session", "arguments": {"session_token": "t"}})

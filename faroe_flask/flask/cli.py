@@ -4,6 +4,8 @@ Registered on every app by ``Faroe.init_app``. Errors end with a message on stde
 code 1 (click's ``ClickException``); usage errors exit with 2.
 
     flask faroe db upgrade [REVISION]     run the packaged Alembic migrations on FAROE_DATABASE_URL
+    flask faroe db downgrade REVISION     revert them (base: drop Faroe's tables)
+    flask faroe db current                the revision the database is at
     flask faroe purge-expired             delete storage entries past their expiry
     flask faroe users disable EMAIL       disable a user (bumps the disabled counter)
     flask faroe users enable EMAIL        enable a user (bumps the disabled counter)
@@ -12,6 +14,8 @@ code 1 (click's ``ClickException``); usage errors exit with 2.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 import click
@@ -19,6 +23,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..core.interfaces import User, UserNotFoundError
+from .config import alembic_config_path, table_names
 
 __all__ = ["faroe_cli"]
 
@@ -40,21 +45,108 @@ def _state() -> Any:
     return state
 
 
-@db_cli.command("upgrade")
-@click.argument("revision", default="head")
-def db_upgrade(revision: str) -> None:
-    """Run the packaged migrations on FAROE_DATABASE_URL (up to REVISION, default head)."""
+def _database() -> Any:
     state = _state()
     target = state.engine or state.database_url or current_app.config.get("FAROE_DATABASE_URL")
     if not target:
         raise click.ClickException("FAROE_DATABASE_URL is not set")
-    from ..sql import upgrade_database
+    return target
+
+
+def _app_alembic(revision: str | None) -> tuple[Any, str | None] | None:
+    """With FAROE_ALEMBIC_CONFIG: the application's Alembic ``Config``, and ``head``/``base``
+    turned into Faroe's branch (``faroe@head``/``faroe@base``)."""
+    path = alembic_config_path(current_app.config)
+    if path is None:
+        return None
+    if not os.path.isfile(path):
+        raise click.ClickException(f"FAROE_ALEMBIC_CONFIG: no such file {path}")
+    from alembic.config import Config
+
+    if revision in ("head", "base"):
+        revision = f"faroe@{revision}"
+    return Config(path, stdout=sys.stdout), revision  # the default is the stdout of import time
+
+
+def _migrate(run: Any) -> None:
+    from ..sql.migrate import MigrationConflictError
 
     try:
-        upgrade_database(target, revision=revision)
+        run()
+    except MigrationConflictError as exc:
+        raise click.ClickException(str(exc)) from None
+    except click.ClickException:
+        raise
     except Exception as exc:  # noqa: BLE001 - report, never a traceback with the URL in it
         raise click.ClickException(f"the migration failed: {type(exc).__name__}: {exc}") from None
+
+
+def _tables() -> dict[str, Any]:
+    storage_table, users_table = table_names(current_app.config)
+    return {"storage_table": storage_table, "users_table": users_table}
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply Faroe's migrations up to REVISION (default head).
+
+    Faroe's own version table, or the application's Alembic when FAROE_ALEMBIC_CONFIG is set.
+    FAROE_STORAGE_TABLE / FAROE_USERS_TABLE name the tables; an empty FAROE_USERS_TABLE skips
+    the users table.
+    """
+    app_alembic = _app_alembic(revision)
+    if app_alembic is not None:
+        from alembic import command
+
+        config, target = app_alembic
+        _migrate(lambda: command.upgrade(config, target or "faroe@head"))
+    else:
+        from ..sql import upgrade_database
+
+        database = _database()
+        _migrate(lambda: upgrade_database(database, revision=revision, **_tables()))
     click.echo(f"The Faroe tables are at revision {revision}.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert Faroe's migrations down to REVISION (``base`` drops Faroe's tables and their data)."""
+    app_alembic = _app_alembic(revision)
+    if app_alembic is not None:
+        from alembic import command
+
+        config, target = app_alembic
+        _migrate(lambda: command.downgrade(config, target or "faroe@base"))
+    else:
+        from ..sql import downgrade_database
+
+        database = _database()
+        _migrate(lambda: downgrade_database(database, revision=revision, **_tables()))
+    click.echo(f"The Faroe tables are at revision {revision}.")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the Faroe revision the database is at (``none``: not migrated)."""
+    app_alembic = _app_alembic(None)
+    if app_alembic is not None:
+        from alembic import command
+
+        _migrate(lambda: command.current(app_alembic[0]))
+        return
+    from ..sql import current_revisions
+
+    database = _database()
+    revisions: tuple[str, ...] = ()
+
+    def read() -> None:
+        nonlocal revisions
+        revisions = current_revisions(database)
+
+    _migrate(read)
+    click.echo(", ".join(revisions) if revisions else "none")
 
 
 @faroe_cli.command("purge-expired")

@@ -9,11 +9,14 @@
 
 from __future__ import annotations
 
+from .alembic import AlembicFilters, alembic_filters, faroe_table_names
 from .engine import SQLIntegrityError, create_engine
 from .migrate import (
     MIGRATIONS_LOCATION,
     VERSIONS_LOCATION,
+    MigrationConflictError,
     MigrationOptions,
+    current_revisions,
     downgrade_database,
     migration_options,
     upgrade_database,
@@ -30,15 +33,20 @@ from .tables import (
 from .users import SQLUserStore
 
 __all__ = [
+    "AlembicFilters",
     "MIGRATIONS_LOCATION",
     "USER_COLUMNS",
     "VERSIONS_LOCATION",
+    "MigrationConflictError",
     "MigrationOptions",
     "SQLIntegrityError",
     "SQLStorage",
     "SQLUserStore",
+    "alembic_filters",
     "create_engine",
+    "current_revisions",
     "downgrade_database",
+    "faroe_table_names",
     "make_storage_table",
     "make_users_table",
     "metadata",

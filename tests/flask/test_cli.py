@@ -133,3 +133,44 @@ def test_commands_are_listed(make_app: AppFactory) -> None:
     assert result.exit_code == 0
     for name in ("db", "purge-expired", "users", "sessions"):
         assert name in result.output
+
+
+def test_db_current_and_downgrade_with_configured_tables(
+    database_url: str, email_sender: CapturingEmailSender, clock: FakeClock
+) -> None:
+    """FAROE_STORAGE_TABLE names the storage table; an empty FAROE_USERS_TABLE (the app brings
+    its own users) makes `db upgrade` skip the users table; `db current`, `db downgrade base`."""
+    from sqlalchemy import inspect
+
+    from faroe_flask import MemoryUserStore
+
+    app = Flask("faroe_cli_tables_test")
+    app.config.update(FAST_HASHING, TESTING=True, FAROE_DATABASE_URL=database_url,
+                      FAROE_STORAGE_TABLE="auth_kv", FAROE_USERS_TABLE="")
+    Faroe(app, email_sender=email_sender, clock=clock, password_strength_checker=BannedPasswords(),
+          user_store=MemoryUserStore())
+    engine = app.extensions["faroe"].engine
+    try:
+        assert run(app, "db", "current").output.strip() == "none"
+        result = run(app, "db", "upgrade")
+        assert result.exit_code == 0, result.output
+        assert {"auth_kv", "faroe_alembic_version"} <= set(inspect(engine).get_table_names())
+        assert "faroe_users" not in set(inspect(engine).get_table_names())
+        assert run(app, "db", "current").output.strip() == "faroe_0001"
+        # The engine's storage is the configured table: a signup writes into auth_kv.
+        values_of(app.test_client(), "create_signup", email_address=EMAIL)
+        result = run(app, "db", "downgrade", "base")
+        assert result.exit_code == 0, result.output
+        assert "auth_kv" not in set(inspect(engine).get_table_names())
+        assert run(app, "db", "current").output.strip() == "none"
+        assert run(app, "db", "downgrade").exit_code == 2  # the revision is required
+    finally:
+        engine.dispose()
+
+
+def test_an_empty_users_table_needs_a_user_store(make_app: AppFactory, tmp_path: Any) -> None:
+    from faroe_flask.flask.config import ConfigError
+
+    with pytest.raises(ConfigError, match="FAROE_USERS_TABLE"):
+        make_app({"FAROE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "FAROE_USERS_TABLE": ""},
+                 user_store=None, storage=None)

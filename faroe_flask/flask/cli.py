@@ -9,6 +9,7 @@ code 1 (click's ``ClickException``); usage errors exit with 2.
     flask faroe purge-expired             delete storage entries past their expiry
     flask faroe users disable EMAIL       disable a user (bumps the disabled counter)
     flask faroe users enable EMAIL        enable a user (bumps the disabled counter)
+    flask faroe users import-werkzeug-hashes COLUMN   Werkzeug hashes -> Faroe's password columns
     flask faroe sessions revoke EMAIL     end every session of a user (bumps the sessions counter)
 """
 
@@ -31,7 +32,7 @@ _COUNTER_RETRIES = 5
 
 faroe_cli = AppGroup("faroe", help="Faroe auth server: migrations and user administration.")
 db_cli = AppGroup("db", help="The Faroe database tables.")
-users_cli = AppGroup("users", help="Disable and enable users.")
+users_cli = AppGroup("users", help="Disable and enable users; import existing password hashes.")
 sessions_cli = AppGroup("sessions", help="End users' sessions.")
 faroe_cli.add_command(db_cli)
 faroe_cli.add_command(users_cli)
@@ -205,6 +206,36 @@ def users_disable(email_address: str) -> None:
 def users_enable(email_address: str) -> None:
     """Enable the user with EMAIL_ADDRESS (exact match)."""
     _set_disabled(email_address, False)
+
+
+@users_cli.command("import-werkzeug-hashes")
+@click.argument("column")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1))
+def users_import_werkzeug_hashes(column: str, batch_size: int) -> None:
+    """Fill Faroe's password columns from COLUMN, a column of Werkzeug password hashes in the
+    users table, for the rows whose password_hash_algorithm_id is still empty."""
+    state = _state()
+    from ..sql import SQLUserStore, import_werkzeug_hashes
+
+    user_store = state.server.user_store
+    if not isinstance(user_store, SQLUserStore):
+        raise click.ClickException(f"the user store ({type(user_store).__name__}) is not SQL")
+    try:
+        report = import_werkzeug_hashes(user_store, column, batch_size=batch_size)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - no traceback; the type says enough
+        raise click.ClickException(f"the import failed: {type(exc).__name__}") from None
+    click.echo(f"Converted {report.converted} password hash(es).")
+    if report.unsupported:
+        click.echo(f"{report.unsupported} value(s) were not Werkzeug hashes and were left as they were.")
+    known = {algorithm.id for algorithm in state.server.passwords.user_algorithms}
+    unknown = sorted(report.algorithm_ids - known)
+    if unknown:
+        raise click.ClickException(
+            "add these ids to FAROE_LEGACY_PASSWORD_HASHES, or those users cannot sign in: "
+            + ", ".join(unknown)
+        )
 
 
 @sessions_cli.command("revoke")

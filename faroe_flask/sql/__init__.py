@@ -21,6 +21,7 @@ from .migrate import (
     migration_options,
     upgrade_database,
 )
+from .password_import import ImportReport, import_werkzeug_hashes
 from .storage import SQLStorage
 from .tables import (
     USER_COLUMNS,
@@ -34,6 +35,7 @@ from .users import SQLUserStore
 
 __all__ = [
     "AlembicFilters",
+    "ImportReport",
     "MIGRATIONS_LOCATION",
     "USER_COLUMNS",
     "VERSIONS_LOCATION",
@@ -47,6 +49,7 @@ __all__ = [
     "current_revisions",
     "downgrade_database",
     "faroe_table_names",
+    "import_werkzeug_hashes",
     "make_storage_table",
     "make_users_table",
     "metadata",

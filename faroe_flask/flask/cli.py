@@ -87,6 +87,24 @@ def _tables() -> dict[str, Any]:
     return {"storage_table": storage_table, "users_table": users_table}
 
 
+def _move(upgrade: bool, revision: str) -> None:
+    """Upgrade or downgrade to ``revision``, through the application's Alembic when configured."""
+    app_alembic = _app_alembic(revision)
+    if app_alembic is not None:
+        from alembic import command
+
+        config, target = app_alembic
+        move = command.upgrade if upgrade else command.downgrade
+        _migrate(lambda: move(config, target or revision))
+    else:
+        from ..sql import downgrade_database, upgrade_database
+
+        database = _database()
+        function = upgrade_database if upgrade else downgrade_database
+        _migrate(lambda: function(database, revision, **_tables()))
+    click.echo(f"The Faroe tables are at revision {revision}.")
+
+
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
@@ -96,36 +114,14 @@ def db_upgrade(revision: str) -> None:
     FAROE_STORAGE_TABLE / FAROE_USERS_TABLE name the tables; an empty FAROE_USERS_TABLE skips
     the users table.
     """
-    app_alembic = _app_alembic(revision)
-    if app_alembic is not None:
-        from alembic import command
-
-        config, target = app_alembic
-        _migrate(lambda: command.upgrade(config, target or "faroe@head"))
-    else:
-        from ..sql import upgrade_database
-
-        database = _database()
-        _migrate(lambda: upgrade_database(database, revision=revision, **_tables()))
-    click.echo(f"The Faroe tables are at revision {revision}.")
+    _move(True, revision)
 
 
 @db_cli.command("downgrade")
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Revert Faroe's migrations down to REVISION (``base`` drops Faroe's tables and their data)."""
-    app_alembic = _app_alembic(revision)
-    if app_alembic is not None:
-        from alembic import command
-
-        config, target = app_alembic
-        _migrate(lambda: command.downgrade(config, target or "faroe@base"))
-    else:
-        from ..sql import downgrade_database
-
-        database = _database()
-        _migrate(lambda: downgrade_database(database, revision=revision, **_tables()))
-    click.echo(f"The Faroe tables are at revision {revision}.")
+    _move(False, revision)
 
 
 @db_cli.command("current")

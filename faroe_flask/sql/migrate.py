@@ -6,7 +6,11 @@ Three ways in, one set of migration scripts:
   ``flask faroe db upgrade`` and the example app use these);
 * ``alembic upgrade head`` from the repository root (``alembic.ini`` + ``alembic/env.py``);
 * an application's own Alembic, with ``faroe_flask:migrations/versions`` added to its
-  ``version_locations``.
+  ``version_locations`` and ``faroe_flask.sql.alembic_filters`` in its ``env.py``.
+
+Faroe's first migration refuses (``MigrationConflictError``) to create tables that exist already
+while its version table does not record them: Faroe's migrations then ran under another version
+table, and the error says which.
 
 Settings, each looked up in ``Config.attributes``, then ``-x name=value``, then the ``[alembic]``
 section of the ini file (so that an application's own Alembic setup can set them too):

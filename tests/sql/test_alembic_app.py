@@ -256,3 +256,38 @@ def test_the_applications_alembic_after_the_cli_says_what_to_do(
     command.upgrade(config, "heads")  # nothing left to do, no error
     # Autogenerate leaves Faroe's tables alone (and would Faroe's old version table too).
     assert app_alembic.check_reports(config) == ""
+
+
+def test_the_filters_hide_faroes_tables_only_and_keep_the_applications_own_filters() -> None:
+    from sqlalchemy import Column, Integer, MetaData, Table
+
+    from faroe_flask.sql import alembic_filters, faroe_table_names, metadata, storage_table
+
+    config = Config()
+    config.set_main_option("faroe_storage_table", "auth_kv")
+    config.set_main_option("faroe_users_table", "")
+    assert faroe_table_names(config) == {"auth_kv", "faroe_alembic_version"}
+    seen: list[str | None] = []
+
+    def mine(name: str | None, type_: str, _parents: Any) -> bool:
+        seen.append(name)
+        return name != "app_private"
+
+    def my_objects(object_: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
+        seen.append(name)
+        return name != "app_private"
+
+    filters = alembic_filters(config, include_name=mine, include_object=my_objects, also_exclude=["x"])
+    include_name, include_object = filters["include_name"], filters["include_object"]
+    assert not include_name("auth_kv", "table", {}) and not include_name("faroe_alembic_version", "table", {})
+    assert not include_name("x", "table", {})
+    assert include_name("faroe_users", "table", {})  # not Faroe's here: the app's users table
+    assert include_name("app_things", "table", {}) and not include_name("app_private", "table", {})
+    assert seen == ["faroe_users", "app_things", "app_private"]
+    # The package's metadata is Faroe's whatever the names; the application's tables are not.
+    assert not include_object(storage_table, "faroe_storage", "table", False, None)
+    assert not include_object(metadata.tables["faroe_users"], "faroe_users", "table", False, None)
+    app_users = Table("faroe_users", MetaData(), Column("id", Integer, primary_key=True))
+    assert include_object(app_users, "faroe_users", "table", False, None)
+    assert include_object(app_users.c.id, "id", "column", False, None)
+    assert not include_object(None, "app_private", "column", True, None)

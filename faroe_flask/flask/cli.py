@@ -64,9 +64,22 @@ def _app_alembic(revision: str | None) -> tuple[Any, str | None] | None:
         raise click.ClickException(f"FAROE_ALEMBIC_CONFIG: no such file {path}")
     from alembic.config import Config
 
+    from ..sql.migrate import migration_options
+
+    config = Config(path, stdout=sys.stdout)  # the default is the stdout of import time
+    # The extension and the application's Alembic must mean the same tables.
+    options = migration_options(config)
+    storage_table, users_table = table_names(current_app.config)
+    if (options.storage_table, options.users_table) != (storage_table, users_table):
+        raise click.ClickException(
+            f"{path} names the tables {options.storage_table} and {options.users_table or '(none)'}"
+            f" but FAROE_STORAGE_TABLE / FAROE_USERS_TABLE say {storage_table} and "
+            f"{users_table or '(none)'}: set faroe_storage_table / faroe_users_table in the "
+            "[alembic] section to the same names"
+        )
     if revision in ("head", "base"):
         revision = f"faroe@{revision}"
-    return Config(path, stdout=sys.stdout), revision  # the default is the stdout of import time
+    return config, revision
 
 
 def _migrate(run: Any) -> None:

@@ -221,7 +221,13 @@ def test_the_cli_after_the_applications_alembic_says_what_to_do(
     assert "FAROE_ALEMBIC_CONFIG" in result.output and "Traceback" not in result.output
     assert "faroe_alembic_version" not in _tables(engine)  # rolled back, nothing half-written
 
-    # With FAROE_ALEMBIC_CONFIG the CLI runs the application's Alembic: one version table.
+    # With FAROE_ALEMBIC_CONFIG the CLI runs the application's Alembic: one version table,
+    # and the same table names on both sides.
+    app = _flask_app(database, FAROE_ALEMBIC_CONFIG=str(app_alembic.ini), FAROE_STORAGE_TABLE="kv")
+    result = _flask(app, "upgrade")
+    assert result.exit_code == 1 and "faroe_storage_table" in result.output, result.output
+    app = _flask_app(database, FAROE_ALEMBIC_CONFIG=str(app_alembic.ini / "missing"))
+    assert "no such file" in _flask(app, "current").output
     app = _flask_app(database, FAROE_ALEMBIC_CONFIG=str(app_alembic.ini))
     result = _flask(app, "upgrade")
     assert result.exit_code == 0, result.output

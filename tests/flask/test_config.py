@@ -240,3 +240,28 @@ def test_table_names_for_the_sql_parts(tmp_path: Path) -> None:
     state.engine.dispose()
     with pytest.raises(ConfigError, match="FAROE_STORAGE_TABLE"):
         build({"FAROE_DATABASE_URL": "sqlite:///x.db", "FAROE_STORAGE_TABLE": 3}, storage=None, user_store=None)
+
+
+def test_the_guides_bcrypt_algorithm_plugs_in() -> None:
+    """docs/existing-users.md's Bcrypt class, as written, verifies a hash made by bcrypt."""
+    import re
+
+    bcrypt = pytest.importorskip("bcrypt")
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "existing-users.md").read_text()
+    (source,) = [b for b in re.findall(r"```python\n(.*?)```", guide, re.DOTALL) if "class Bcrypt" in b]
+    app = Flask("faroe_bcrypt_test")
+    app.config.update(FAST_HASHING, FAROE_EMAIL_SENDER="console", FAROE_PASSWORD_STRENGTH_CHECK="offline")
+    namespace: dict[str, Any] = {"app": app}
+    exec(compile(source, "existing-users.md", "exec"), namespace)
+    user_store = MemoryUserStore()
+    stored = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    # The guide's conversion: the whole string is the hash, its first 29 characters the salt.
+    user_store.create_user("bcrypt@example.com", stored.encode(), "bcrypt", stored.encode()[:29])
+    Faroe(app, storage=MemoryStorage(), user_store=user_store)
+    client = app.test_client()
+    token = values_of(client, "create_signin", user_email_address="bcrypt@example.com")["signin_token"]
+    wrong = client.post("/faroe", json={"action": "verify_signin_user_password",
+                                        "arguments": {"signin_token": token, "password": PASSWORD + "x"}})
+    assert wrong.get_json()["error_code"] == "incorrect_password"
+    values_of(client, "verify_signin_user_password", signin_token=token, password=PASSWORD)
+    assert values_of(client, "complete_signin", signin_token=token)["session_token"]

@@ -4,14 +4,19 @@ Registered on every app by ``Faroe.init_app``. Errors end with a message on stde
 code 1 (click's ``ClickException``); usage errors exit with 2.
 
     flask faroe db upgrade [REVISION]     run the packaged Alembic migrations on FAROE_DATABASE_URL
+    flask faroe db downgrade REVISION     revert them (base: drop Faroe's tables)
+    flask faroe db current                the revision the database is at
     flask faroe purge-expired             delete storage entries past their expiry
     flask faroe users disable EMAIL       disable a user (bumps the disabled counter)
     flask faroe users enable EMAIL        enable a user (bumps the disabled counter)
+    flask faroe users import-werkzeug-hashes COLUMN   Werkzeug hashes -> Faroe's password columns
     flask faroe sessions revoke EMAIL     end every session of a user (bumps the sessions counter)
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 import click
@@ -19,6 +24,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..core.interfaces import User, UserNotFoundError
+from .config import alembic_config_path, table_names
 
 __all__ = ["faroe_cli"]
 
@@ -26,7 +32,7 @@ _COUNTER_RETRIES = 5
 
 faroe_cli = AppGroup("faroe", help="Faroe auth server: migrations and user administration.")
 db_cli = AppGroup("db", help="The Faroe database tables.")
-users_cli = AppGroup("users", help="Disable and enable users.")
+users_cli = AppGroup("users", help="Disable and enable users; import existing password hashes.")
 sessions_cli = AppGroup("sessions", help="End users' sessions.")
 faroe_cli.add_command(db_cli)
 faroe_cli.add_command(users_cli)
@@ -40,21 +46,117 @@ def _state() -> Any:
     return state
 
 
-@db_cli.command("upgrade")
-@click.argument("revision", default="head")
-def db_upgrade(revision: str) -> None:
-    """Run the packaged migrations on FAROE_DATABASE_URL (up to REVISION, default head)."""
+def _database() -> Any:
     state = _state()
     target = state.engine or state.database_url or current_app.config.get("FAROE_DATABASE_URL")
     if not target:
         raise click.ClickException("FAROE_DATABASE_URL is not set")
-    from ..sql import upgrade_database
+    return target
+
+
+def _app_alembic(revision: str | None) -> tuple[Any, str | None] | None:
+    """With FAROE_ALEMBIC_CONFIG: the application's Alembic ``Config``, and ``head``/``base``
+    turned into Faroe's branch (``faroe@head``/``faroe@base``)."""
+    path = alembic_config_path(current_app.config)
+    if path is None:
+        return None
+    if not os.path.isfile(path):
+        raise click.ClickException(f"FAROE_ALEMBIC_CONFIG: no such file {path}")
+    from alembic.config import Config
+
+    from ..sql.migrate import migration_options
+
+    config = Config(path, stdout=sys.stdout)  # the default is the stdout of import time
+    # The extension and the application's Alembic must mean the same tables.
+    options = migration_options(config)
+    storage_table, users_table = table_names(current_app.config)
+    if (options.storage_table, options.users_table) != (storage_table, users_table):
+        raise click.ClickException(
+            f"{path} names the tables {options.storage_table} and {options.users_table or '(none)'}"
+            f" but FAROE_STORAGE_TABLE / FAROE_USERS_TABLE say {storage_table} and "
+            f"{users_table or '(none)'}: set faroe_storage_table / faroe_users_table in the "
+            "[alembic] section to the same names"
+        )
+    if revision in ("head", "base"):
+        revision = f"faroe@{revision}"
+    return config, revision
+
+
+def _migrate(run: Any) -> None:
+    from ..sql.migrate import MigrationConflictError
 
     try:
-        upgrade_database(target, revision=revision)
+        run()
+    except MigrationConflictError as exc:
+        raise click.ClickException(str(exc)) from None
+    except click.ClickException:
+        raise
     except Exception as exc:  # noqa: BLE001 - report, never a traceback with the URL in it
         raise click.ClickException(f"the migration failed: {type(exc).__name__}: {exc}") from None
+
+
+def _tables() -> dict[str, Any]:
+    storage_table, users_table = table_names(current_app.config)
+    return {"storage_table": storage_table, "users_table": users_table}
+
+
+def _move(upgrade: bool, revision: str) -> None:
+    """Upgrade or downgrade to ``revision``, through the application's Alembic when configured."""
+    app_alembic = _app_alembic(revision)
+    if app_alembic is not None:
+        from alembic import command
+
+        config, target = app_alembic
+        move = command.upgrade if upgrade else command.downgrade
+        _migrate(lambda: move(config, target or revision))
+    else:
+        from ..sql import downgrade_database, upgrade_database
+
+        database = _database()
+        function = upgrade_database if upgrade else downgrade_database
+        _migrate(lambda: function(database, revision, **_tables()))
     click.echo(f"The Faroe tables are at revision {revision}.")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply Faroe's migrations up to REVISION (default head).
+
+    Faroe's own version table, or the application's Alembic when FAROE_ALEMBIC_CONFIG is set.
+    FAROE_STORAGE_TABLE / FAROE_USERS_TABLE name the tables; an empty FAROE_USERS_TABLE skips
+    the users table.
+    """
+    _move(True, revision)
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert Faroe's migrations down to REVISION (``base`` drops Faroe's tables and their data)."""
+    _move(False, revision)
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the Faroe revision the database is at (``none``: not migrated)."""
+    app_alembic = _app_alembic(None)
+    if app_alembic is not None:
+        from alembic import command
+
+        _migrate(lambda: command.current(app_alembic[0]))
+        return
+    from ..sql import current_revisions
+
+    database = _database()
+    revisions: tuple[str, ...] = ()
+
+    def read() -> None:
+        nonlocal revisions
+        revisions = current_revisions(database)
+
+    _migrate(read)
+    click.echo(", ".join(revisions) if revisions else "none")
 
 
 @faroe_cli.command("purge-expired")
@@ -113,6 +215,36 @@ def users_disable(email_address: str) -> None:
 def users_enable(email_address: str) -> None:
     """Enable the user with EMAIL_ADDRESS (exact match)."""
     _set_disabled(email_address, False)
+
+
+@users_cli.command("import-werkzeug-hashes")
+@click.argument("column")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1))
+def users_import_werkzeug_hashes(column: str, batch_size: int) -> None:
+    """Fill Faroe's password columns from COLUMN, a column of Werkzeug password hashes in the
+    users table, for the rows whose password_hash_algorithm_id is still empty."""
+    state = _state()
+    from ..sql import SQLUserStore, import_werkzeug_hashes
+
+    user_store = state.server.user_store
+    if not isinstance(user_store, SQLUserStore):
+        raise click.ClickException(f"the user store ({type(user_store).__name__}) is not SQL")
+    try:
+        report = import_werkzeug_hashes(user_store, column, batch_size=batch_size)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - no traceback; the type says enough
+        raise click.ClickException(f"the import failed: {type(exc).__name__}") from None
+    click.echo(f"Converted {report.converted} password hash(es).")
+    if report.unsupported:
+        click.echo(f"{report.unsupported} value(s) were not Werkzeug hashes and were left as they were.")
+    known = {algorithm.id for algorithm in state.server.passwords.user_algorithms}
+    unknown = sorted(report.algorithm_ids - known)
+    if unknown:
+        raise click.ClickException(
+            "add these ids to FAROE_LEGACY_PASSWORD_HASHES, or those users cannot sign in: "
+            + ", ".join(unknown)
+        )
 
 
 @sessions_cli.command("revoke")

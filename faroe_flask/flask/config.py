@@ -9,12 +9,15 @@ values (which may come from environment variables as strings) into typed objects
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from ..core.action_names import require_known_action_names
+from ..core.interfaces import PasswordHashAlgorithm
 from ..core.sessions import SessionConfig
+from ..legacy_passwords import WERKZEUG_DEFAULTS, legacy_algorithm
 from ..passwords import (
     TEMPORARY_PASSWORD_ARGON2ID,
     USER_PASSWORD_ARGON2ID,
@@ -30,6 +33,9 @@ __all__ = [
     "EndpointSettings",
     "session_config_from_config",
     "user_password_algorithms_from_config",
+    "legacy_password_algorithms_from_config",
+    "table_names",
+    "alembic_config_path",
     "temporary_password_algorithm_from_config",
     "strength_check_mode",
     "email_sender_kind",
@@ -53,6 +59,9 @@ DEFAULTS: Mapping[str, Any] = {
     # Where Faroe keeps its records and reads users (when storage/user_store are not passed in).
     "FAROE_DATABASE_URL": None,
     "FAROE_STORAGE_KEY_PREFIX": "",
+    "FAROE_STORAGE_TABLE": "faroe_storage",
+    "FAROE_USERS_TABLE": "faroe_users",  # "" or None: the application brings its own users table
+    "FAROE_ALEMBIC_CONFIG": None,  # the application's alembic.ini, for `flask faroe db`
     # The endpoint.
     "FAROE_URL_PREFIX": "/faroe",
     "FAROE_ENDPOINT_SECRET": None,
@@ -69,6 +78,7 @@ DEFAULTS: Mapping[str, Any] = {
     "FAROE_TEMPORARY_PASSWORD_ARGON2_TIME_COST": TEMPORARY_PASSWORD_ARGON2ID.time_cost,
     "FAROE_TEMPORARY_PASSWORD_ARGON2_PARALLELISM": TEMPORARY_PASSWORD_ARGON2ID.parallelism,
     "FAROE_MAX_CONCURRENT_PASSWORD_HASHING": None,
+    "FAROE_LEGACY_PASSWORD_HASHES": ("werkzeug", "none"),
     # Sessions, in seconds (or timedelta).
     "FAROE_SESSION_INACTIVITY_TIMEOUT": int(_SESSION_DEFAULTS.inactivity_timeout.total_seconds()),
     "FAROE_SESSION_ACTIVITY_CHECK_INTERVAL": int(
@@ -254,6 +264,65 @@ def user_password_algorithms_from_config(config: Mapping[str, Any]) -> list[Argo
         if all(fallback.id != known.id for known in algorithms):
             algorithms.append(fallback)
     return algorithms
+
+
+def legacy_password_algorithms_from_config(
+    config: Mapping[str, Any],
+) -> list[PasswordHashAlgorithm]:
+    """The verify-only algorithms of ``FAROE_LEGACY_PASSWORD_HASHES``, to go after Argon2id.
+
+    Each entry is ``werkzeug`` (Werkzeug's default parameters, ``WERKZEUG_DEFAULTS``), an id that
+    ``legacy_algorithm`` knows (``werkzeug.scrypt.N.r.p``, ``werkzeug.pbkdf2.<hash>.<iterations>``,
+    ``none``) or an object with ``id``, ``salt_size`` and ``hash(password, salt)``.
+    """
+    key = "FAROE_LEGACY_PASSWORD_HASHES"
+    value = config.get(key)
+    entries: list[Any]
+    if value is None:
+        entries = []
+    elif isinstance(value, str):
+        entries = [name.strip() for name in value.split(",") if name.strip()]
+    else:
+        try:
+            entries = list(value)
+        except TypeError:
+            raise ConfigError(f"{key} must be a list or a comma-separated string") from None
+    algorithms: list[PasswordHashAlgorithm] = []
+    for entry in entries:
+        if entry == "werkzeug":
+            algorithms.extend(WERKZEUG_DEFAULTS)
+        elif isinstance(entry, str):
+            try:
+                algorithms.append(legacy_algorithm(entry))
+            except ValueError:
+                raise ConfigError(f"{key}: unknown algorithm id {entry!r}") from None
+        elif isinstance(entry, PasswordHashAlgorithm):
+            algorithms.append(entry)
+        else:
+            raise ConfigError(f"{key} entries must be ids or password hash algorithms")
+    unique: dict[str, PasswordHashAlgorithm] = {}
+    for algorithm in algorithms:
+        unique.setdefault(algorithm.id, algorithm)
+    return list(unique.values())
+
+
+def table_names(config: Mapping[str, Any]) -> tuple[str, str | None]:
+    """``(storage table, users table)``; ``None`` when the application brings its own users."""
+    storage = config.get("FAROE_STORAGE_TABLE") or "faroe_storage"
+    users = config.get("FAROE_USERS_TABLE")
+    if not isinstance(storage, str) or (users is not None and not isinstance(users, str)):
+        raise ConfigError("FAROE_STORAGE_TABLE and FAROE_USERS_TABLE must be strings")
+    users = users.strip() if users else ""
+    return storage.strip(), (users if users and users.lower() != "none" else None)
+
+
+def alembic_config_path(config: Mapping[str, Any]) -> str | None:
+    path = config.get("FAROE_ALEMBIC_CONFIG")
+    if path is None or path == "":
+        return None
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigError("FAROE_ALEMBIC_CONFIG must be the path of an alembic.ini")
+    return os.fspath(path)
 
 
 def temporary_password_algorithm_from_config(config: Mapping[str, Any]) -> Argon2id:

@@ -191,12 +191,17 @@ class Faroe:
                     raise ConfigError(
                         "FAROE_DATABASE_URL is not set: set it, or pass storage= and user_store="
                     )
-                storage, user_store, engine = _sql_parts(str(database_url), storage, user_store)
+                storage, user_store, engine = _sql_parts(
+                    str(database_url), storage, user_store, cfg.table_names(config)
+                )
             server = Server(
                 storage=storage,
                 user_store=user_store,
                 email_sender=self.email_sender or _email_sender(app),
-                user_password_hash_algorithms=cfg.user_password_algorithms_from_config(config),
+                user_password_hash_algorithms=[
+                    *cfg.user_password_algorithms_from_config(config),
+                    *cfg.legacy_password_algorithms_from_config(config),
+                ],
                 temporary_password_hash_algorithm=cfg.temporary_password_algorithm_from_config(config),
                 password_strength_checker=self.password_strength_checker or _strength_checker(config),
                 error_logger=self.error_logger,
@@ -219,12 +224,27 @@ class Faroe:
 
 
 def _sql_parts(
-    url: str, storage: Storage | None, user_store: UserStore | None
+    url: str,
+    storage: Storage | None,
+    user_store: UserStore | None,
+    table_names: tuple[str, str | None],
 ) -> tuple[Storage, UserStore, Engine]:
-    from ..sql import SQLStorage, SQLUserStore, create_engine
+    from sqlalchemy import MetaData
 
+    from ..sql import SQLStorage, SQLUserStore, create_engine, make_storage_table, make_users_table
+
+    storage_name, users_name = table_names
+    if user_store is None and users_name is None:
+        raise ConfigError(
+            "FAROE_USERS_TABLE is empty (your own users table): pass user_store=SQLUserStore(...)"
+        )
     engine = create_engine(url)
-    return storage or SQLStorage(engine), user_store or SQLUserStore(engine), engine
+    tables = MetaData()
+    if storage is None:
+        storage = SQLStorage(engine, make_storage_table(tables, storage_name))
+    if user_store is None:
+        user_store = SQLUserStore(engine, make_users_table(tables, users_name or ""))
+    return storage, user_store, engine
 
 
 def _email_sender(app: Flask) -> EmailSender:

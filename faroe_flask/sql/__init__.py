@@ -9,15 +9,19 @@
 
 from __future__ import annotations
 
+from .alembic import AlembicFilters, alembic_filters, faroe_table_names
 from .engine import SQLError, SQLIntegrityError, create_engine
 from .migrate import (
     MIGRATIONS_LOCATION,
     VERSIONS_LOCATION,
+    MigrationConflictError,
     MigrationOptions,
+    current_revisions,
     downgrade_database,
     migration_options,
     upgrade_database,
 )
+from .password_import import ImportReport, import_werkzeug_hashes
 from .storage import SQLStorage
 from .tables import (
     USER_COLUMNS,
@@ -30,16 +34,23 @@ from .tables import (
 from .users import SQLUserStore
 
 __all__ = [
+    "AlembicFilters",
+    "ImportReport",
     "MIGRATIONS_LOCATION",
     "USER_COLUMNS",
     "VERSIONS_LOCATION",
+    "MigrationConflictError",
     "MigrationOptions",
     "SQLError",
     "SQLIntegrityError",
     "SQLStorage",
     "SQLUserStore",
+    "alembic_filters",
     "create_engine",
+    "current_revisions",
     "downgrade_database",
+    "faroe_table_names",
+    "import_werkzeug_hashes",
     "make_storage_table",
     "make_users_table",
     "metadata",

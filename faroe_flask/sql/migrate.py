@@ -6,7 +6,11 @@ Three ways in, one set of migration scripts:
   ``flask faroe db upgrade`` and the example app use these);
 * ``alembic upgrade head`` from the repository root (``alembic.ini`` + ``alembic/env.py``);
 * an application's own Alembic, with ``faroe_flask:migrations/versions`` added to its
-  ``version_locations``.
+  ``version_locations`` and ``faroe_flask.sql.alembic_filters`` in its ``env.py``.
+
+Faroe's first migration refuses (``MigrationConflictError``) to create tables that exist already
+while its version table does not record them: Faroe's migrations then ran under another version
+table, and the error says which.
 
 Settings, each looked up in ``Config.attributes``, then ``-x name=value``, then the ``[alembic]``
 section of the ini file (so that an application's own Alembic setup can set them too):
@@ -31,7 +35,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, MetaData
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
 from .engine import create_engine
 from .tables import (
@@ -43,6 +48,9 @@ from .tables import (
 
 __all__ = [
     "DEFAULT_VERSION_TABLE",
+    "MigrationConflictError",
+    "check_tables_are_new",
+    "current_revisions",
     "MIGRATIONS_LOCATION",
     "VERSIONS_LOCATION",
     "MigrationOptions",
@@ -58,6 +66,10 @@ MIGRATIONS_LOCATION = "faroe_flask:migrations"
 VERSIONS_LOCATION = "faroe_flask:migrations/versions"
 DEFAULT_VERSION_TABLE = "faroe_alembic_version"
 URL_ENVIRONMENT_VARIABLE = "FAROE_DATABASE_URL"
+
+
+class MigrationConflictError(RuntimeError):
+    """Faroe's tables exist already, created under another version table than this run's."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,6 +216,9 @@ def upgrade_database(
         storage_table=storage_table, users_table=users_table, version_table=version_table
     )
     with _connected(config, url_or_engine):
+        # Before Alembic creates its version table (DDL is not transactional on MySQL).
+        options = migration_options(config)
+        _refuse_conflict(config.attributes["connection"], options, options.version_table)
         command.upgrade(config, revision)
 
 
@@ -221,3 +236,65 @@ def downgrade_database(
     )
     with _connected(config, url_or_engine):
         command.downgrade(config, revision)
+
+
+def current_revisions(
+    url_or_engine: str | Engine, *, version_table: str = DEFAULT_VERSION_TABLE
+) -> tuple[str, ...]:
+    """The Faroe revisions recorded in ``version_table`` (empty: none, or no such table)."""
+    config = make_alembic_config(version_table=version_table)
+    with _connected(config, url_or_engine):
+        connection: Connection = config.attributes["connection"]
+        context = MigrationContext.configure(connection, opts={"version_table": version_table})
+        return tuple(sorted(context.get_current_heads()))
+
+
+_KNOWN_VERSION_TABLES = ("alembic_version", DEFAULT_VERSION_TABLE)
+
+
+def check_tables_are_new(options: MigrationOptions) -> None:
+    """Called by Faroe's first migration before it creates the tables (online runs only).
+
+    If a table it would create exists already, Faroe's migrations were run before under another
+    version table (``flask faroe db upgrade`` records them in ``faroe_alembic_version``, an
+    application's own Alembic in its ``alembic_version``): raise ``MigrationConflictError`` that
+    says so, rather than let ``CREATE TABLE`` fail with the database's "duplicate table".
+    """
+    from alembic import op
+
+    context = op.get_context()
+    if not context.as_sql:
+        _refuse_conflict(op.get_bind(), options, context.version_table)
+
+
+def _refuse_conflict(connection: Connection, options: MigrationOptions, version_table: str) -> None:
+    existing = set(inspect(connection).get_table_names())
+    if version_table in existing and _records_faroe(connection, version_table):
+        return  # migrated under this version table: Alembic knows what is left to do
+    clashes = [n for n in (options.storage_table, options.users_table) if n and n in existing]
+    if not clashes:
+        return
+    elsewhere = [
+        table
+        for table in dict.fromkeys((*_KNOWN_VERSION_TABLES, options.version_table))
+        if table != version_table and table in existing and _records_faroe(connection, table)
+    ]
+    where = (
+        f"{' and '.join(elsewhere)} records Faroe's migrations"
+        if elsewhere
+        else "no known version table records Faroe's migrations (metadata.create_all?)"
+    )
+    raise MigrationConflictError(
+        f"Faroe's tables ({', '.join(clashes)}) exist already but the version table "
+        f"{version_table} does not record them; {where}. Migrate Faroe's tables with one Alembic "
+        "set-up only: your application's (alembic upgrade faroe@head; set FAROE_ALEMBIC_CONFIG "
+        "so that `flask faroe db` uses it) or Faroe's own (flask faroe db upgrade). To move them "
+        "from one to the other, stamp the other (alembic stamp faroe@head) and drop the old "
+        "version table's Faroe row; see the README's Migrations section."
+    )
+
+
+def _records_faroe(connection: Connection, table: str) -> bool:
+    quoted = connection.dialect.identifier_preparer.quote(table)
+    rows = connection.execute(text(f"SELECT version_num FROM {quoted}")).scalars()
+    return any(str(revision).startswith("faroe_") for revision in rows)

@@ -125,8 +125,9 @@ def test_argon2id_settings_from_strings() -> None:
         "FAROE_EMAIL_SENDER": "console",
     })
     passwords = server_of(app).passwords
-    # The configured algorithm hashes; the recommended preset and its alias still verify.
-    assert [algorithm.id for algorithm in passwords.user_algorithms] == [
+    # The configured algorithm hashes; the recommended preset and its alias still verify (and
+    # after them the verify-only FAROE_LEGACY_PASSWORD_HASHES).
+    assert [algorithm.id for algorithm in passwords.user_algorithms][:3] == [
         "argon2id.19456.2.1.32", USER_PASSWORD_ARGON2ID.id, USER_PASSWORD_ARGON2ID_ALIAS.id
     ]
     assert passwords.temporary_algorithm.id == "argon2id.8192.3.1.32"
@@ -199,3 +200,68 @@ def test_sql_parts_from_the_database_url(tmp_path: Path) -> None:
     assert isinstance(state.storage, SQLStorage) and isinstance(state.user_store, SQLUserStore)
     assert state.engine is not None
     state.engine.dispose()
+
+
+def test_legacy_password_hashes_are_verify_only_after_argon2id() -> None:
+    from faroe_flask.legacy_passwords import NO_PASSWORD, WERKZEUG_DEFAULTS
+
+    ids = [a.id for a in server_of(build({"FAROE_EMAIL_SENDER": "console"})).passwords.user_algorithms]
+    assert ids == [USER_PASSWORD_ARGON2ID.id, USER_PASSWORD_ARGON2ID_ALIAS.id,
+                   *(a.id for a in WERKZEUG_DEFAULTS), NO_PASSWORD.id]
+    assert "werkzeug.scrypt.32768.8.1" in ids and "werkzeug.pbkdf2.sha256.600000" in ids
+
+    class Custom:
+        id = "custom.1"
+        salt_size = 16
+
+        def hash(self, password: str, salt: bytes) -> bytes:
+            return b"x"
+
+    custom = Custom()
+    app = build({"FAROE_EMAIL_SENDER": "console",
+                 "FAROE_LEGACY_PASSWORD_HASHES": ["werkzeug.scrypt.16384.8.1", custom, "werkzeug.scrypt.16384.8.1"]})
+    algorithms = server_of(app).passwords.user_algorithms
+    assert [a.id for a in algorithms] == [USER_PASSWORD_ARGON2ID.id, USER_PASSWORD_ARGON2ID_ALIAS.id,
+                                          "werkzeug.scrypt.16384.8.1", "custom.1"]
+    assert algorithms[3] is custom
+    app = build({"FAROE_EMAIL_SENDER": "console", "FAROE_LEGACY_PASSWORD_HASHES": ""})
+    assert len(server_of(app).passwords.user_algorithms) == 2
+    for bad in ("werkzeug.md5.1", ["argon2id.1.1.1.32"], [42], 7):
+        with pytest.raises(ConfigError, match="FAROE_LEGACY_PASSWORD_HASHES"):
+            build({"FAROE_EMAIL_SENDER": "console", "FAROE_LEGACY_PASSWORD_HASHES": bad})
+
+
+def test_table_names_for_the_sql_parts(tmp_path: Path) -> None:
+    app = build({"FAROE_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}", "FAROE_EMAIL_SENDER": "console",
+                 "FAROE_STORAGE_TABLE": "auth_kv", "FAROE_USERS_TABLE": "auth_users"},
+                storage=None, user_store=None)
+    state = app.extensions["faroe"]
+    assert state.storage.table.name == "auth_kv" and state.user_store.table.name == "auth_users"
+    state.engine.dispose()
+    with pytest.raises(ConfigError, match="FAROE_STORAGE_TABLE"):
+        build({"FAROE_DATABASE_URL": "sqlite:///x.db", "FAROE_STORAGE_TABLE": 3}, storage=None, user_store=None)
+
+
+def test_the_guides_bcrypt_algorithm_plugs_in() -> None:
+    """docs/existing-users.md's Bcrypt class, as written, verifies a hash made by bcrypt."""
+    import re
+
+    bcrypt = pytest.importorskip("bcrypt")
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "existing-users.md").read_text()
+    (source,) = [b for b in re.findall(r"```python\n(.*?)```", guide, re.DOTALL) if "class Bcrypt" in b]
+    app = Flask("faroe_bcrypt_test")
+    app.config.update(FAST_HASHING, FAROE_EMAIL_SENDER="console", FAROE_PASSWORD_STRENGTH_CHECK="offline")
+    namespace: dict[str, Any] = {"app": app}
+    exec(compile(source, "existing-users.md", "exec"), namespace)
+    user_store = MemoryUserStore()
+    stored = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    # The guide's conversion: the whole string is the hash, its first 29 characters the salt.
+    user_store.create_user("bcrypt@example.com", stored.encode(), "bcrypt", stored.encode()[:29])
+    Faroe(app, storage=MemoryStorage(), user_store=user_store)
+    client = app.test_client()
+    token = values_of(client, "create_signin", user_email_address="bcrypt@example.com")["signin_token"]
+    wrong = client.post("/faroe", json={"action": "verify_signin_user_password",
+                                        "arguments": {"signin_token": token, "password": PASSWORD + "x"}})
+    assert wrong.get_json()["error_code"] == "incorrect_password"
+    values_of(client, "verify_signin_user_password", signin_token=token, password=PASSWORD)
+    assert values_of(client, "complete_signin", signin_token=token)["session_token"]

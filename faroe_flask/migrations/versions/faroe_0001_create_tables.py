@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-from faroe_flask.sql.migrate import migration_options
+from faroe_flask.sql.migrate import check_tables_are_new, migration_options
 
 revision: str = "faroe_0001"
 down_revision: str | Sequence[str] | None = None
@@ -42,6 +42,7 @@ def _counter(name: str) -> sa.Column[int]:
 
 def upgrade() -> None:
     options = migration_options(op.get_context().config)
+    check_tables_are_new(options)  # run before under another version table: a clear error
     storage = options.storage_table
     op.create_table(
         storage,

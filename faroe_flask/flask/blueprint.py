@@ -32,7 +32,6 @@ __all__ = ["create_blueprint"]
 _logger = logging.getLogger("faroe_flask")
 
 _OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
-_READ_CHUNK = 16 * 1024
 
 
 def create_blueprint(name: str = "faroe", url_prefix: str | None = None) -> Blueprint:
@@ -104,41 +103,43 @@ def invoke_endpoint() -> Response:
 
 
 def _read_body(limit: int) -> bytes | None:
-    """The request body, or ``None`` when it is larger than ``limit`` bytes."""
+    """The request body, or ``None`` when it is larger than ``limit`` bytes.
+
+    Reads at most ``limit + 1`` bytes whatever the client sends (a chunked body has no length).
+    """
     length = request.content_length
     if length is not None and length > limit:
         return None
     stream = request.stream
-    chunks: list[bytes] = []
-    size = 0
-    while size <= limit:
-        chunk = stream.read(min(_READ_CHUNK, limit + 1 - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    if size > limit:
-        return None
-    return b"".join(chunks)
+    body = stream.read(limit + 1)
+    while len(body) <= limit:
+        more = stream.read(limit + 1 - len(body))
+        if not more:
+            return body
+        body += more
+    return None
+
+
+class _EndpointResponse(Response):
+    """A response with no ``Content-Type`` unless one is given (the empty 204/400/401/413)."""
+
+    default_mimetype = None
 
 
 def _answer(state: FaroeState, status: int, body: str = "") -> Response:
-    response = Response(body.encode("utf-8"), status=status)
-    if status == 200:
-        response.headers["Content-Type"] = "application/json"
-    else:
-        del response.headers["Content-Type"]
-    origins = state.endpoint.cors_allowed_origins
+    headers = [("Content-Type", "application/json")] if status == 200 else []
+    endpoint = state.endpoint
+    origins = endpoint.cors_allowed_origins
     if origins:
-        origin = request.headers.get("Origin")
         if "*" in origins:
-            response.headers["Access-Control-Allow-Origin"] = "*"
-        elif origin is not None and origin in origins:
-            response.headers["Access-Control-Allow-Origin"] = origin
-        if "*" not in origins:
-            response.vary.add("Origin")
-        if state.endpoint.cors_allowed_headers:
-            response.headers["Access-Control-Allow-Headers"] = state.endpoint.cors_allowed_headers
+            headers.append(("Access-Control-Allow-Origin", "*"))
+        else:
+            origin = request.headers.get("Origin")
+            if origin is not None and origin in origins:
+                headers.append(("Access-Control-Allow-Origin", origin))
+            headers.append(("Vary", "Origin"))
+        if endpoint.cors_allowed_headers:
+            headers.append(("Access-Control-Allow-Headers", endpoint.cors_allowed_headers))
         if status == 204:
-            response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-    return response
+            headers.append(("Access-Control-Allow-Methods", "POST, OPTIONS"))
+    return _EndpointResponse(body.encode("utf-8"), status=status, headers=headers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timezone
 
 from . import credentials
@@ -32,6 +32,7 @@ __all__ = [
     "AllowAllEmailAddresses",
     "LoggingErrorLogger",
     "ACTION_TABLE",
+    "ActionObserver",
 ]
 
 _logger = logging.getLogger("faroe_flask")
@@ -40,6 +41,13 @@ ACTION_TABLE: Mapping[str, Action] = {entry.name: entry for entry in ACTIONS}
 _ACTION_ARGUMENTS: Mapping[str, tuple[str, ...]] = {
     name: entry.arguments for name, entry in ACTION_TABLE.items()
 }
+
+
+#: ``observer(action, arguments, run) -> result``: wraps every invocation; it must call
+#: ``run(action, arguments)`` once and return its result (the Flask layer sends its signals here).
+ActionObserver = Callable[
+    [str, dict[str, str], Callable[[str, dict[str, str]], ActionResult]], ActionResult
+]
 
 
 class RealClock:
@@ -113,6 +121,8 @@ class Server:
         )
         self.session_config = session_config or SessionConfig()
         self.storage_key_prefix = storage_key_prefix
+        #: Set by the Flask layer; ``None`` (the default) costs one attribute check per call.
+        self.action_observer: ActionObserver | None = None
         self.passwords = PasswordHasher(
             user_password_hash_algorithms,
             temporary_password_hash_algorithm,
@@ -173,6 +183,12 @@ class Server:
             _logger.exception("the action error logger raised")
 
     def _run(self, action: str, arguments: dict[str, str]) -> ActionResult:
+        observer = self.action_observer
+        if observer is not None:
+            return observer(action, arguments, self._execute)
+        return self._execute(action, arguments)
+
+    def _execute(self, action: str, arguments: dict[str, str]) -> ActionResult:
         invocation_id = credentials.generate_id()
         try:
             now = self.clock.now()

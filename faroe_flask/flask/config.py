@@ -38,10 +38,13 @@ __all__ = [
     "storage_key_prefix",
     "email_subjects",
     "url_prefix",
+    "SAMESITE_VALUES",
+    "ViewSettings",
 ]
 
 STRENGTH_CHECK_MODES = ("pwned", "offline")
 EMAIL_SENDERS = ("flask-mail", "console")
+SAMESITE_VALUES = ("Lax", "Strict", "None")
 
 _SESSION_DEFAULTS = SessionConfig()
 
@@ -83,6 +86,17 @@ DEFAULTS: Mapping[str, Any] = {
     "FAROE_EMAIL_SENDER": "flask-mail",
     "FAROE_EMAIL_SUBJECTS": {},
     "FAROE_SMTP_TIMEOUT": 10.0,
+    # Sessions in the application's own views (faroe_flask.flask.views).
+    "FAROE_SESSION_COOKIE_NAME": "faroe_session",
+    "FAROE_SESSION_COOKIE_SECURE": True,
+    "FAROE_SESSION_COOKIE_HTTPONLY": True,
+    "FAROE_SESSION_COOKIE_SAMESITE": "Lax",
+    "FAROE_SESSION_COOKIE_PATH": "/",
+    "FAROE_SESSION_COOKIE_DOMAIN": None,
+    "FAROE_SESSION_COOKIE_REFRESH_EACH_REQUEST": True,
+    "FAROE_SESSION_ACCEPT_BEARER": True,
+    "FAROE_LOGIN_VIEW": None,
+    "FAROE_FRESH_SESSION_MAX_AGE": 600,
 }
 
 
@@ -294,3 +308,63 @@ def url_prefix(config: Mapping[str, Any]) -> str:
     if not isinstance(prefix, str) or (prefix and not prefix.startswith("/")):
         raise ConfigError("FAROE_URL_PREFIX must be empty or start with '/'")
     return prefix.rstrip("/")
+
+
+@dataclasses.dataclass(frozen=True)
+class ViewSettings:
+    """What the session glue in the application's own views needs (``FAROE_SESSION_COOKIE_*``,
+    ``FAROE_SESSION_ACCEPT_BEARER``, ``FAROE_LOGIN_VIEW``, ``FAROE_FRESH_SESSION_MAX_AGE``)."""
+
+    cookie_name: str = "faroe_session"
+    cookie_secure: bool = True
+    cookie_httponly: bool = True
+    cookie_samesite: str | None = "Lax"
+    cookie_path: str = "/"
+    cookie_domain: str | None = None
+    refresh_each_request: bool = True
+    accept_bearer: bool = True
+    login_view: str | None = None
+    fresh_session_max_age: timedelta = timedelta(minutes=10)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ViewSettings:
+        name = config.get("FAROE_SESSION_COOKIE_NAME")
+        if not isinstance(name, str) or not name or not name.isascii() or any(
+            character in name for character in ' \t\r\n;,="()<>@:/[]?{}\\'
+        ):
+            raise ConfigError("FAROE_SESSION_COOKIE_NAME must be a non-empty cookie name")
+        samesite_value = config.get("FAROE_SESSION_COOKIE_SAMESITE")
+        samesite: str | None = None
+        if samesite_value is not None and samesite_value != "":
+            if not isinstance(samesite_value, str) or samesite_value.capitalize() not in SAMESITE_VALUES:
+                raise ConfigError(
+                    "FAROE_SESSION_COOKIE_SAMESITE must be one of " + ", ".join(SAMESITE_VALUES)
+                )
+            samesite = samesite_value.capitalize()
+        secure = _bool(config, "FAROE_SESSION_COOKIE_SECURE")
+        if samesite == "None" and not secure:
+            raise ConfigError("FAROE_SESSION_COOKIE_SAMESITE=None needs FAROE_SESSION_COOKIE_SECURE")
+        path = config.get("FAROE_SESSION_COOKIE_PATH") or "/"
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ConfigError("FAROE_SESSION_COOKIE_PATH must start with '/'")
+        domain = config.get("FAROE_SESSION_COOKIE_DOMAIN") or None
+        if domain is not None and not isinstance(domain, str):
+            raise ConfigError("FAROE_SESSION_COOKIE_DOMAIN must be a string")
+        login_view = config.get("FAROE_LOGIN_VIEW") or None
+        if login_view is not None and not isinstance(login_view, str):
+            raise ConfigError("FAROE_LOGIN_VIEW must be an endpoint name or a path")
+        fresh = _duration(config, "FAROE_FRESH_SESSION_MAX_AGE")
+        if fresh <= timedelta(0):
+            raise ConfigError("FAROE_FRESH_SESSION_MAX_AGE must be positive")
+        return cls(
+            cookie_name=name,
+            cookie_secure=secure,
+            cookie_httponly=_bool(config, "FAROE_SESSION_COOKIE_HTTPONLY"),
+            cookie_samesite=samesite,
+            cookie_path=path,
+            cookie_domain=domain,
+            refresh_each_request=_bool(config, "FAROE_SESSION_COOKIE_REFRESH_EACH_REQUEST"),
+            accept_bearer=_bool(config, "FAROE_SESSION_ACCEPT_BEARER"),
+            login_view=login_view,
+            fresh_session_max_age=fresh,
+        )

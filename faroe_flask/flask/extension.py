@@ -22,7 +22,7 @@ from werkzeug.local import LocalProxy
 from . import config as cfg
 from ..bearer import bearer_matches, secret_digest
 from .blueprint import create_blueprint
-from .config import ConfigError, EndpointSettings
+from .config import ConfigError, EndpointSettings, ViewSettings
 from ..core.envelope import ActionResult
 from ..core.interfaces import (
     ActionErrorLogger,
@@ -56,6 +56,7 @@ class FaroeState:
     authenticate: Authenticate | None = None
     engine: Engine | None = None
     database_url: str | None = None
+    views: ViewSettings = dataclasses.field(default_factory=ViewSettings)
 
     @property
     def storage(self) -> Storage:
@@ -135,6 +136,10 @@ class Faroe:
             app.config.setdefault(key, dict(value) if isinstance(value, Mapping) else value)
         state = self._build_state(app)
         app.extensions["faroe"] = state
+        from . import signals, views
+
+        views.install(app)
+        signals.install(app, state.server)
         from .cli import faroe_cli
 
         app.cli.add_command(faroe_cli)
@@ -208,6 +213,7 @@ class Faroe:
             authenticate=self.authenticate,
             engine=engine,
             database_url=str(database_url) if database_url else None,
+            views=ViewSettings.from_config(config),
         )
 
 

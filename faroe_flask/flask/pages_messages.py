@@ -60,7 +60,6 @@ MESSAGES: Mapping[str, str] = {
 #: Sentences that depend on the page: ``(page, code)``.
 FLOW_MESSAGES: Mapping[tuple[str, str], str] = {
     ("email", "email_address_already_used"): "This email address is already used by an account.",
-    ("signin", "incorrect_password"): "The email address or password is not right.",
     ("reset", "rate_limited"): (
         "Too many temporary passwords or attempts for this account. Please wait, then try again."
     ),

@@ -58,6 +58,7 @@ from flask import Flask, Response, current_app, g, has_request_context, jsonify,
 from werkzeug.local import LocalProxy
 from werkzeug.routing import BuildError
 
+from ..core.credentials import parse_token
 from ..core.envelope import ActionResult
 from ..core.interfaces import User, UserNotFoundError
 
@@ -282,8 +283,6 @@ def _read_token(settings: ViewSettings) -> tuple[str | None, TokenSource | None]
 
 
 def _looks_like_token(token: str) -> bool:
-    from ..core.credentials import parse_token
-
     return parse_token(token) is not None
 
 
@@ -423,7 +422,7 @@ def end_session(response: BaseResponse | None = None, *, everywhere: bool = Fals
         except Exception:  # noqa: BLE001 - signing out must not turn into a 500
             _logger.exception("ending the request's session failed")
     state = _request_state()
-    state.looked_up, state.session, state.user = True, None, ANONYMOUS_USER
+    state.looked_up, state.token, state.session, state.user = True, None, None, ANONYMOUS_USER
     state.pending_cookie = None
     if response is not None:
         clear_session_cookie(response)
@@ -471,6 +470,27 @@ def _unauthorised(reason: str) -> Response:
     return cast(Response, redirect(login + separator + urlencode({"next": request.full_path.rstrip("?")})))
 
 
+_NO_MAX_AGE = object()
+
+
+def _requiring(max_age: Any) -> Callable[[F], F]:
+    """A decorator: a valid session, and when ``max_age`` is not ``_NO_MAX_AGE`` a fresh one
+    (``None``: ``FAROE_FRESH_SESSION_MAX_AGE``)."""
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if get_current_session() is None:
+                return _unauthorised("login_required")
+            if max_age is not _NO_MAX_AGE and not session_is_fresh(max_age):
+                return _unauthorised("fresh_login_required")
+            return function(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
 @overload
 def login_required(view: F) -> F: ...
 
@@ -489,21 +509,8 @@ def login_required(
     ``@login_required`` or ``@login_required(max_age=timedelta(minutes=5))``. Otherwise JSON and
     bearer requests get 401 and others a redirect to ``FAROE_LOGIN_VIEW`` with ``next``.
     """
-
-    def decorate(function: F) -> F:
-        @functools.wraps(function)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if get_current_session() is None:
-                return _unauthorised("login_required")
-            if max_age is not None and not session_is_fresh(max_age):
-                return _unauthorised("fresh_login_required")
-            return function(*args, **kwargs)
-
-        return cast(F, wrapper)
-
-    if view is not None:
-        return decorate(view)
-    return decorate
+    decorate = _requiring(_NO_MAX_AGE if max_age is None else max_age)
+    return decorate(view) if view is not None else decorate
 
 
 @overload
@@ -521,21 +528,8 @@ def fresh_login_required(
 ) -> F | Callable[[F], F]:
     """``login_required`` with a session created at most ``max_age`` ago (default
     ``FAROE_FRESH_SESSION_MAX_AGE``, 10 minutes)."""
-
-    def decorate(function: F) -> F:
-        @functools.wraps(function)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if get_current_session() is None:
-                return _unauthorised("login_required")
-            if not session_is_fresh(max_age):
-                return _unauthorised("fresh_login_required")
-            return function(*args, **kwargs)
-
-        return cast(F, wrapper)
-
-    if view is not None:
-        return decorate(view)
-    return decorate
+    decorate = _requiring(max_age)
+    return decorate(view) if view is not None else decorate
 
 
 def next_url(default: str = "/") -> str:

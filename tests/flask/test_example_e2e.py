@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib.util
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 
 from .conftest import NEW_PASSWORD, PASSWORD
+from .examples import load_example
 from .smtp import SMTPSink, secret_from
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "app.py"
@@ -202,11 +202,7 @@ def test_rejecting_smtp_server_answers_internal_error_and_logs_no_secret(tmp_pat
 
 
 def _load_example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("faroe_example_app", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example(EXAMPLE.name, "faroe_example_app")
 
 
 def test_example_defaults(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["MESSAGES", "FLOW_MESSAGES", "GENERAL_MESSAGE", "message_for"]
+__all__ = ["MESSAGES", "FLOW_MESSAGES", "GENERAL_MESSAGE", "INVALID_FIELDS", "message_for"]
 
 GENERAL_MESSAGE = "Something went wrong on our side. Please try again in a moment."
 
@@ -63,6 +63,20 @@ FLOW_MESSAGES: Mapping[tuple[str, str], str] = {
     ("reset", "rate_limited"): (
         "Too many temporary passwords or attempts for this account. Please wait, then try again."
     ),
+}
+
+
+#: The form fields an error code is about (they get ``aria-invalid``); others concern the form.
+INVALID_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "invalid_email_address": ("email_address", "new_email_address"),
+    "email_address_already_used": ("email_address", "new_email_address"),
+    "email_address_not_allowed": ("email_address", "new_email_address"),
+    "user_not_found": ("email_address",),
+    "incorrect_email_address_verification_code": ("code",),
+    "incorrect_temporary_password": ("temporary_password",),
+    "incorrect_password": ("password", "current_password"),
+    "invalid_password_length": ("password", "new_password"),
+    "weak_password": ("password", "new_password"),
 }
 
 

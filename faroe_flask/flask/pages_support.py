@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 
 from ..core.envelope import ActionResult
-from .pages_messages import message_for
+from .pages_messages import INVALID_FIELDS, message_for
 
 __all__ = [
     "csrf_token",
@@ -113,6 +113,7 @@ def show_error(
         status=_ERROR_STATUS.get(code, 422),
         error=message_for(code, page, current_app.config.get("FAROE_PAGES_MESSAGES")),
         error_code=code,
+        invalid_fields=INVALID_FIELDS.get(code, ()),
         reference=reference,
         **context,
     )

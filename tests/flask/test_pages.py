@@ -453,3 +453,13 @@ def test_every_field_has_a_label_and_autocomplete(pages: Pages, email_sender: Ca
         assert {field["name"]: field.get("autocomplete") for field in parser.inputs} == expected, path
         for field in parser.inputs:
             assert field["id"] in parser.labels, (path, field["name"])
+
+
+def test_the_field_an_error_is_about_is_marked_invalid(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    page = pages.post("/account/password", current_password=NEW_PASSWORD, new_password=NEW_PASSWORD).get_data(as_text=True)
+    current = re.search(r'<input id="current_password"[^>]*>', page)
+    new = re.search(r'<input id="new_password"[^>]*>', page)
+    assert current and new
+    assert 'aria-invalid="true"' in current.group(0) and "form-error" in current.group(0)
+    assert 'aria-invalid' not in new.group(0) and 'aria-describedby="new_password-hint"' in new.group(0)

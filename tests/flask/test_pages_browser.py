@@ -53,6 +53,7 @@ def test_whole_journey_in_the_browser(site: tuple[Browser, SMTPSink, Example]) -
 
     # Sign up: address, then the emailed code (a wrong one first), then a password (a weak one first).
     browser.open("/")
+    browser.screenshot("home")
     browser.follow("Create an account")
     browser.wait_for_heading("Create an account")
     browser.screenshot("signup")
@@ -104,9 +105,9 @@ def test_whole_journey_in_the_browser(site: tuple[Browser, SMTPSink, Example]) -
     browser.screenshot("account")
     browser.follow("Change password")
     browser.wait_for_heading("Change password")
+    browser.screenshot("password")
     browser.fill("Current password", PASSWORD)
     browser.fill("New password", NEW_PASSWORD)
-    browser.screenshot("password")
     browser.press("Change password")
     browser.wait_for_heading("Your account")
     assert "Your password was changed." in browser.notices()
@@ -137,10 +138,10 @@ def test_whole_journey_in_the_browser(site: tuple[Browser, SMTPSink, Example]) -
     browser.fill("New email address", NEW_EMAIL)
     browser.press("Send code")
     browser.wait_for_heading("Confirm your new email address")
+    browser.screenshot("email_verify")
     new_code = secret_from(sink.last_to(NEW_EMAIL, "Verify your new email address"), 8)
     browser.fill("Verification code", new_code)
     browser.fill("Current password", THIRD_PASSWORD)
-    browser.screenshot("email_verify")
     browser.press("Change email address")
     browser.wait_for_heading("Your account")
     assert browser.text_of("account-email") == NEW_EMAIL

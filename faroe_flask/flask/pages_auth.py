@@ -14,7 +14,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from .views import end_session, next_url, start_session
+from ..core.envelope import ActionResult
 from .pages_support import (
     flash_error,
     forget,
@@ -27,6 +27,7 @@ from .pages_support import (
     render_page,
     show_error,
 )
+from .views import end_session, next_url, start_session
 
 __all__ = ["register_auth_pages"]
 
@@ -50,10 +51,24 @@ def _next_target() -> str:
     return next_url(home_url())
 
 
-def _restart(endpoint: str, message: str | None = None) -> Response:
-    if message:
-        flash(message, "error")
+def _restart(endpoint: str) -> Response:
     return redirect(url_for(endpoint))
+
+
+def _expired(result: ActionResult, flow: str) -> Response | None:
+    """For the flow's invalid-token code: forget the flow, say so, and go back to its start."""
+    code, endpoint, keys = _FLOWS[flow]
+    if result.error_code != code:
+        return None
+    forget(*keys)
+    flash_error(result)
+    return _restart(endpoint)
+
+
+_FLOWS = {
+    "signup": ("invalid_signup_token", ".signup", ("signup_token", "signup_email")),
+    "reset": ("invalid_user_password_reset_token", ".reset", ("reset_token", "reset_email")),
+}
 
 
 # Sign up --------------------------------------------------------------------------------------
@@ -68,7 +83,6 @@ def signup() -> ResponseReturnValue:
     if not result.ok:
         return show_error("signup", "signup", result, email_address=email_address, next=next_target)
     assert result.values is not None
-    forget("signup_token", "signup_email")
     remember(signup_token=result.values["signup_token"], signup_email=email_address, next=next_target)
     return redirect(url_for(".signup_verify"))
 
@@ -87,11 +101,7 @@ def signup_verify() -> ResponseReturnValue:
     )
     if result.ok or result.error_code == "email_address_already_verified":
         return redirect(url_for(".signup_password"))
-    if result.error_code == "invalid_signup_token":
-        forget("signup_token")
-        flash_error(result)
-        return _restart(".signup")
-    return show_error("signup_verify", "signup", result, **context)
+    return _expired(result, "signup") or show_error("signup_verify", "signup", result, **context)
 
 
 def signup_resend() -> ResponseReturnValue:
@@ -103,11 +113,10 @@ def signup_resend() -> ResponseReturnValue:
         flash("We sent the code again.", "info")
     elif result.error_code == "email_address_already_verified":
         return redirect(url_for(".signup_password"))
-    elif result.error_code == "invalid_signup_token":
-        forget("signup_token")
-        flash_error(result)
-        return _restart(".signup")
     else:
+        expired = _expired(result, "signup")
+        if expired is not None:
+            return expired
         flash_error(result)
     return redirect(url_for(".signup_verify"))
 
@@ -124,11 +133,7 @@ def signup_password() -> ResponseReturnValue:
         if result.error_code == "email_address_not_verified":
             flash_error(result)
             return redirect(url_for(".signup_verify"))
-        if result.error_code == "invalid_signup_token":
-            forget("signup_token")
-            flash_error(result)
-            return _restart(".signup")
-        return show_error("signup_password", "signup", result, **context)
+        return _expired(result, "signup") or show_error("signup_password", "signup", result, **context)
     completed = invoke("complete_signup", signup_token=token)
     next_target = recall("next") or home_url()  # checked by next_url when it was stored
     if not completed.ok:
@@ -191,13 +196,6 @@ def reset() -> ResponseReturnValue:
     return redirect(url_for(".reset_verify"))
 
 
-def _reset_token_or_restart(result_code: str | None) -> Response | None:
-    if result_code == "invalid_user_password_reset_token":
-        forget("reset_token", "reset_email")
-        return _restart(".reset")
-    return None
-
-
 def reset_verify() -> ResponseReturnValue:
     token = recall("reset_token")
     if token is None:
@@ -212,9 +210,7 @@ def reset_verify() -> ResponseReturnValue:
     )
     if result.ok or result.error_code == "user_first_factor_already_verified":
         return redirect(url_for(".reset_password"))
-    if result.error_code == "invalid_user_password_reset_token":
-        flash_error(result)
-    return _reset_token_or_restart(result.error_code) or show_error("reset_verify", "reset", result, **context)
+    return _expired(result, "reset") or show_error("reset_verify", "reset", result, **context)
 
 
 def reset_password() -> ResponseReturnValue:
@@ -232,9 +228,7 @@ def reset_password() -> ResponseReturnValue:
     if not result.ok and result.error_code != "new_password_already_set":
         if result.error_code == "user_first_factor_not_verified":
             return redirect(url_for(".reset_verify"))
-        if result.error_code == "invalid_user_password_reset_token":
-            flash_error(result)
-        return _reset_token_or_restart(result.error_code) or show_error("reset_password", "reset", result, **context)
+        return _expired(result, "reset") or show_error("reset_password", "reset", result, **context)
     completed = invoke("complete_user_password_reset", user_password_reset_token=token)
     forget("reset_token", "reset_email")
     if not completed.ok:

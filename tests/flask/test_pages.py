@@ -463,3 +463,25 @@ def test_the_field_an_error_is_about_is_marked_invalid(pages: Pages, email_sende
     assert current and new
     assert 'aria-invalid="true"' in current.group(0) and "form-error" in current.group(0)
     assert 'aria-invalid' not in new.group(0) and 'aria-describedby="new_password-hint"' in new.group(0)
+
+
+def test_an_expired_reset_starts_again(pages: Pages, email_sender: CapturingEmailSender, clock: FakeClock) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    clock.advance(21 * 60)
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    response = pages.post("/account/reset/verify", temporary_password=temporary)
+    assert response.headers["Location"] == "/account/reset"
+    assert MESSAGES["invalid_user_password_reset_token"] in flashed(pages.get("/account/reset"))
+    assert pages.get("/account/reset/password").headers["Location"] == "/account/reset"
+
+
+def test_email_change_code_can_be_sent_again(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    assert pages.post("/account/email/resend").headers["Location"] == "/account/email"  # no change yet
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    resent = pages.client.post("/account/email/resend", data={"csrf_token": pages.csrf()}, follow_redirects=True)
+    assert "We sent the code again." in flashed(resent)
+    codes = email_sender.of_kind("update_code")
+    assert len(codes) == 2 and codes[0]["code"] == codes[1]["code"]

@@ -5,7 +5,8 @@ with ``setdefault``, builds a ``Server`` from the parts passed in and, for the o
 configuration (``SQLStorage``/``SQLUserStore`` on ``FAROE_DATABASE_URL``, Argon2id, the email
 sender and the password strength check), stores a ``FaroeState`` in ``app.extensions["faroe"]``,
 registers the ``flask faroe`` commands and (unless ``register_blueprint=False``) the endpoint
-blueprint. App code reaches the server through ``faroe.server`` or ``current_faroe.server`` and
+blueprint. It also installs the session-cookie hook of ``faroe_flask.flask.views`` and the
+signals observer of ``faroe_flask.flask.signals``. App code reaches the server through ``faroe.server`` or ``current_faroe.server`` and
 can run actions in-process with ``current_faroe.invoke(action, arguments)``.
 """
 

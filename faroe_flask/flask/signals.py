@@ -19,7 +19,8 @@ signal                            after a successful
 
 They fire for in-process calls (``current_faroe.invoke``, ``start_session``/``end_session``) and
 for the HTTP endpoint alike: ``install`` puts an observer on the engine, which costs one
-dictionary look-up per action while no receiver is connected. A receiver that raises is logged
+dictionary look-up per action while no receiver is connected (a ``server=`` shared by several
+apps sends with the app initialised last as sender). A receiver that raises is logged
 (its exception type only) and the remaining receivers still run; the action's answer is
 unchanged::
 
@@ -96,7 +97,10 @@ def install(app: Flask, server: Server) -> None:
         before = _session_of(server, arguments)
         result = run(action, arguments)
         if result.ok:
-            _send(app, signal, action, result, before)
+            try:
+                _send(app, signal, action, result, before)
+            except Exception as exc:  # noqa: BLE001 - nothing here may change the answer
+                _logger.error("sending the Faroe %s signal failed: %s", action, type(exc).__name__)
         return result
 
     server.action_observer = observe

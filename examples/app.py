@@ -1,6 +1,8 @@
-"""A minimal Flask app serving the Faroe endpoint with waitress.
+"""A small Flask site on the Faroe extension, served with waitress: the account pages at
+``/account/``, a home page at ``/``, a protected page at ``/private`` and the JSON endpoint at
+``POST /faroe``.
 
-    pip install -e . && python examples/app.py
+    pip install -e . && python examples/app.py        # then open http://127.0.0.1:8080/
 
 Configured only by environment variables:
 
@@ -10,21 +12,25 @@ Configured only by environment variables:
     MAIL_DEFAULT_SENDER (emails are printed to stdout when MAIL_SERVER is unset)
     FAROE_ENDPOINT_SECRET (unset: the endpoint is open)
     FAROE_PASSWORD_STRENGTH_CHECK (offline here; use "pwned" in production)
+    SECRET_KEY (unset: a random key kept in the instance folder)
+    any other FAROE_* configuration key (for example FAROE_SESSION_COOKIE_SECURE, false here
+    because the example serves plain HTTP)
 
-It applies the database migrations at start-up, prints the endpoint URL and serves
-``POST http://HOST:PORT/faroe``.
+It applies the database migrations at start-up, prints the site's and the endpoint's URLs and
+serves them.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, render_template
 
-from faroe_flask import Faroe
+from faroe_flask import Faroe, create_pages_blueprint, current_user, login_required
 from faroe_flask.sql import upgrade_database
 
 _TRUE = ("1", "true", "yes", "on")
@@ -35,11 +41,15 @@ def config_from_environment(environ: Mapping[str, str], instance_path: str) -> d
     if not database_url:
         Path(instance_path).mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite:///{Path(instance_path) / 'faroe.sqlite3'}"
-    config: dict[str, Any] = {
+    config: dict[str, Any] = {key: value for key, value in environ.items() if key.startswith("FAROE_")}
+    config.setdefault("FAROE_SESSION_COOKIE_SECURE", "false")  # plain HTTP on 127.0.0.1
+    config.update({
         "FAROE_DATABASE_URL": database_url,
         "FAROE_ENDPOINT_SECRET": environ.get("FAROE_ENDPOINT_SECRET") or None,
         "FAROE_PASSWORD_STRENGTH_CHECK": environ.get("FAROE_PASSWORD_STRENGTH_CHECK") or "offline",
-    }
+        "FAROE_PAGES_SITE_NAME": "Faroe example",
+        "SESSION_COOKIE_SAMESITE": "Lax",
+    })
     if environ.get("MAIL_SERVER"):
         config.update(
             FAROE_EMAIL_SENDER="flask-mail",
@@ -61,9 +71,35 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     # from the working directory.
     here = Path(__file__).resolve().parent
     app = Flask(__name__, root_path=str(here), instance_path=str(here / "instance"))
-    app.config.update(config_from_environment(os.environ if environ is None else environ, app.instance_path))
+    environ = os.environ if environ is None else environ
+    app.config.update(config_from_environment(environ, app.instance_path))
+    app.config["SECRET_KEY"] = environ.get("SECRET_KEY") or _instance_secret_key(app.instance_path)
     Faroe(app)
+    app.register_blueprint(create_pages_blueprint(url_prefix="/account"))
+
+    @app.get("/")
+    def index() -> str:
+        return render_template("index.html")
+
+    @app.get("/private")
+    @login_required
+    def private() -> str:
+        return render_template("private.html", user=current_user)
+
     return app
+
+
+def _instance_secret_key(instance_path: str) -> str:
+    """A random key made once and kept (mode 0600) in the instance folder, so that a restart
+    keeps people's forms and flows; set SECRET_KEY in production."""
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+            file.write(secrets.token_hex(32))
+    except FileExistsError:
+        pass
+    return path.read_text().strip()
 
 
 def main() -> None:
@@ -79,6 +115,7 @@ def main() -> None:
     server = create_server(app, host=host, port=port)
     effective_port = getattr(server, "effective_port", port)
     shown_host = f"[{host}]" if ":" in host else host
+    print(f"Site: http://{shown_host}:{effective_port}/", flush=True)
     print(f"Faroe endpoint: POST http://{shown_host}:{effective_port}/faroe", flush=True)
     server.run()
 

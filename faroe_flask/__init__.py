@@ -42,6 +42,7 @@ _FLASK_LAYER = {
     "ConfigError": "flask.config",
     "ConsoleEmailSender": "flask.mail",
     "create_blueprint": "flask.blueprint",
+    "create_pages_blueprint": "flask.pages",
     "current_faroe": "flask.extension",
     "current_session": "flask.views",
     "current_user": "flask.views",
@@ -83,6 +84,7 @@ if TYPE_CHECKING:
     from .flask.config import ConfigError
     from .flask.extension import Faroe, FaroeState, current_faroe
     from .flask.mail import ConsoleEmailSender, FlaskMailEmailSender
+    from .flask.pages import create_pages_blueprint
     from .flask.signals import (
         all_sessions_ended,
         email_address_changed,
@@ -122,6 +124,7 @@ __all__ = [
     "FaroeState",
     "FlaskMailEmailSender",
     "create_blueprint",
+    "create_pages_blueprint",
     "current_faroe",
     "all_sessions_ended",
     "ANONYMOUS_USER",

@@ -1,0 +1,96 @@
+"""Ready-made account pages: an optional blueprint with every account flow.
+
+    from faroe_flask.flask.pages import create_pages_blueprint
+    app.register_blueprint(create_pages_blueprint())          # /account/...
+
+Nothing is served unless the blueprint is registered. It needs the ``Faroe`` extension on the app
+and ``SECRET_KEY`` (Flask's signed session keeps the CSRF token and the flow tokens). Pages are
+server-rendered from ``faroe/pages/<page>.html`` (an app's own ``templates/faroe/pages/...``
+wins), work without JavaScript, and every POST carries a CSRF token.
+
+Endpoints (relative to the blueprint's name): ``signup``, ``signup_verify``, ``signup_resend``,
+``signup_password``, ``signin``, ``signout``, ``reset``, ``reset_verify``, ``reset_password``,
+``account``, ``email``, ``email_verify``, ``email_resend``, ``password``,
+``signout_everywhere``, ``delete``; ``static`` serves ``pages.css``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app, request
+from flask.sansio.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+
+from .config import ConfigError
+from .pages_account import register_account_pages
+from .pages_auth import register_auth_pages
+from .pages_support import csrf_is_valid, csrf_token, render_page
+from .views import current_user
+
+__all__ = ["create_pages_blueprint", "PAGES_DEFAULTS"]
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+#: The pages' configuration keys, put into ``app.config`` with ``setdefault`` at registration.
+PAGES_DEFAULTS: Mapping[str, Any] = {
+    "FAROE_PAGES_SITE_NAME": "Account",
+    "FAROE_PAGES_HOME_URL": "/",
+    "FAROE_PAGES_MESSAGES": {},
+}
+
+
+def create_pages_blueprint(name: str = "faroe_pages", url_prefix: str = "/account") -> Blueprint:
+    """A new pages blueprint; register it once per name (``app.register_blueprint(...)``)."""
+    blueprint = Blueprint(
+        name,
+        __name__,
+        url_prefix=url_prefix.rstrip("/") or None,
+        template_folder=str(_PACKAGE / "templates"),
+        static_folder=str(_PACKAGE / "static" / "faroe"),
+        static_url_path="/static",
+    )
+    blueprint.record(_check_app)
+    blueprint.before_request(_check_csrf)
+    register_auth_pages(blueprint)
+    register_account_pages(blueprint)
+    return blueprint
+
+
+def _check_app(setup: BlueprintSetupState) -> None:
+    app = setup.app
+    if "faroe" not in app.extensions:
+        raise RuntimeError("initialise the Faroe extension before registering the pages blueprint")
+    if not app.config.get("SECRET_KEY"):
+        raise ConfigError("the account pages need SECRET_KEY (Flask's signed session)")
+    state = app.extensions["faroe"]
+    signin_endpoint = f"{setup.name_prefix}.{setup.name}.signin".lstrip(".")
+    if state.views.login_view is None:
+        # ``login_required`` views (the pages' own and the app's) send people to this sign-in.
+        state.views = dataclasses.replace(state.views, login_view=signin_endpoint)
+    for key, value in PAGES_DEFAULTS.items():
+        app.config.setdefault(key, dict(value) if isinstance(value, Mapping) else value)
+    # App-wide, so that the app's own templates can extend ``faroe/pages/base.html``.
+    app.context_processor(functools.partial(_template_context, f"{setup.name_prefix}.{setup.name}".lstrip(".")))
+
+
+def _check_csrf() -> ResponseReturnValue | None:
+    if request.method != "POST" or csrf_is_valid(request.form.get("csrf_token")):
+        return None
+    return render_page("csrf", status=400)
+
+
+def _template_context(name: str) -> dict[str, Any]:
+    """``pages`` is the blueprint's name, for ``url_for(pages + '.signin')``."""
+    return {
+        "csrf_token": csrf_token,
+        "current_user": current_user,
+        "site_name": current_app.config.get("FAROE_PAGES_SITE_NAME"),
+        "pages": name,
+    }
+
+

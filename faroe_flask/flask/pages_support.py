@@ -1,0 +1,133 @@
+"""What every account page needs: CSRF checks, same-site ``next`` targets, and the flow tokens.
+
+* **CSRF**: Flask-WTF's signed double-submit token (``flask_wtf.csrf``). Every form carries
+  ``csrf_token``; every POST to the pages is checked before its view runs. An app that already
+  uses ``CSRFProtect`` gets the same token (one per session), so both checks agree.
+  ``WTF_CSRF_ENABLED = False`` turns the check off, as for the rest of Flask-WTF.
+* **next**: read with ``views.next_url`` (a path on this site only); anything else falls back
+  to the home URL.
+* **Flow tokens** (signup, password reset, email change) live in Flask's session, which is a
+  cookie signed with ``SECRET_KEY`` and HttpOnly: never in a URL or a form field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from flask import current_app, flash, render_template, request, session
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
+
+from ..core.envelope import ActionError, ActionResult
+from .pages_messages import INVALID_FIELDS, message_for
+
+__all__ = [
+    "csrf_token",
+    "csrf_is_valid",
+    "remember",
+    "recall",
+    "forget",
+    "forget_all",
+    "FLOW_KEY",
+    "invoke",
+    "render_page",
+    "show_error",
+    "flash_error",
+    "form_value",
+    "home_url",
+]
+
+#: The key in Flask's session under which the pages keep their flow state.
+FLOW_KEY = "_faroe_pages"
+
+
+def csrf_token() -> str:
+    return cast(str, generate_csrf())
+
+
+def csrf_is_valid(submitted: str | None) -> bool:
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    try:
+        validate_csrf(submitted)
+    except ValidationError:
+        return False
+    return True
+
+
+def _flows() -> dict[str, Any]:
+    flows = session.get(FLOW_KEY)
+    return dict(flows) if isinstance(flows, dict) else {}
+
+
+def remember(**values: str) -> None:
+    """Keep flow values (``signup_token=...``) in the signed session."""
+    flows = _flows()
+    flows.update(values)
+    session[FLOW_KEY] = flows
+
+
+def recall(name: str) -> str | None:
+    value = _flows().get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def forget(*names: str) -> None:
+    flows = _flows()
+    if any(name in flows for name in names):
+        for name in names:
+            flows.pop(name, None)
+        session[FLOW_KEY] = flows
+
+
+def forget_all() -> None:
+    session.pop(FLOW_KEY, None)
+
+
+# Rendering ------------------------------------------------------------------------------------
+
+#: HTTP status of a page that shows an action error (others: 422).
+_ERROR_STATUS = {"rate_limited": 429, "internal_conflict": 409, "internal_error": 503}
+
+
+def invoke(action: str, **arguments: str) -> ActionResult:
+    """Run an action in-process on the current app's Faroe server."""
+    from .extension import current_faroe
+
+    return current_faroe.invoke(action, arguments)
+
+
+def render_page(template: str, *, status: int = 200, **context: Any) -> ResponseReturnValue:
+    return render_template(f"faroe/pages/{template}.html", **context), status
+
+
+def show_error(
+    template: str, page: str, result: ActionError, **context: Any
+) -> ResponseReturnValue:
+    """The form again, with the sentence for the result's error code (and, for an error on
+    our side, the invocation id a person can quote)."""
+    code = result.error_code or "internal_error"
+    reference = result.action_invocation_id if code == "internal_error" else None
+    return render_page(
+        template,
+        status=_ERROR_STATUS.get(code, 422),
+        error=message_for(code, page, current_app.config.get("FAROE_PAGES_MESSAGES")),
+        error_code=code,
+        invalid_fields=INVALID_FIELDS.get(code, ()),
+        reference=reference,
+        **context,
+    )
+
+
+def flash_error(result: ActionError, page: str = "") -> None:
+    flash(message_for(result.error_code, page, current_app.config.get("FAROE_PAGES_MESSAGES")), "error")
+
+
+def form_value(name: str, *, strip: bool = True) -> str:
+    """A submitted form field as a string (``""`` when absent); passwords are not stripped."""
+    value = request.form.get(name, "")
+    return value.strip() if strip else value
+
+
+def home_url() -> str:
+    return str(current_app.config.get("FAROE_PAGES_HOME_URL") or "/")

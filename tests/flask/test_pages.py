@@ -1,0 +1,487 @@
+"""The account pages through Flask's test client: every flow's errors and messages, CSRF, safe
+``next``, tokens kept out of URLs and pages, overridable templates, accessible forms."""
+
+from __future__ import annotations
+
+import html.parser
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from faroe_flask import create_pages_blueprint, current_faroe
+from faroe_flask.flask.config import ConfigError
+from faroe_flask.flask.pages_messages import MESSAGES
+
+from ..conftest import WEAK_PASSWORD, CapturingEmailSender, FakeClock
+from .conftest import NEW_PASSWORD, PASSWORD, AppFactory
+
+EMAIL = "page.user@example.com"
+PAGES_CONFIG = {"SECRET_KEY": "pages-test-key", "FAROE_SESSION_COOKIE_SECURE": False}
+TOKEN = re.compile(r"[a-z2-9]{24}\.[a-z2-9]{24}")
+
+
+class Pages:
+    """A person using the pages through the test client; remembers every URL and page seen."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.seen: list[str] = []
+
+    def _record(self, response: TestResponse) -> TestResponse:
+        self.seen.append(response.headers.get("Location", ""))
+        self.seen.append(response.get_data(as_text=True))
+        return response
+
+    def get(self, path: str) -> TestResponse:
+        return self._record(self.client.get(path))
+
+    def csrf(self) -> str:
+        page = self.client.get("/account/signin").get_data(as_text=True)
+        match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert match
+        return match.group(1)
+
+    def post(self, path: str, **form: str) -> TestResponse:
+        return self._record(self.client.post(path, data={"csrf_token": self.csrf(), **form}))
+
+
+def location(response: TestResponse) -> str:
+    return unquote(response.headers["Location"])
+
+
+def error_of(response: TestResponse) -> str:
+    match = re.search(r'id="form-error"[^>]*>\s*<p>([^<]+)</p>', response.get_data(as_text=True))
+    assert match, response.get_data(as_text=True)
+    return html.unescape(match.group(1))
+
+
+def flashed(response: TestResponse) -> list[str]:
+    return [html.unescape(text) for text in re.findall(r'class="notice notice-\w+"[^>]*>([^<]+)<', response.get_data(as_text=True))]
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> Flask:
+    app = make_app(config=PAGES_CONFIG)
+    app.register_blueprint(create_pages_blueprint())
+
+    @app.get("/private")
+    def private() -> str:
+        return "private"
+
+    return app
+
+
+@pytest.fixture
+def pages(app: Flask) -> Pages:
+    return Pages(app.test_client())
+
+
+def sign_up(pages: Pages, email_sender: CapturingEmailSender, email: str = EMAIL, password: str = PASSWORD) -> TestResponse:
+    assert pages.post("/account/signup", email_address=email).status_code == 302
+    code = email_sender.last("signup_code")["code"]
+    assert pages.post("/account/signup/verify", code=code).headers["Location"] == "/account/signup/password"
+    return pages.post("/account/signup/password", password=password)
+
+
+def sign_in(pages: Pages, email: str = EMAIL, password: str = PASSWORD) -> TestResponse:
+    return pages.post("/account/signin", email_address=email, password=password)
+
+
+# The blueprint --------------------------------------------------------------------------------
+
+
+def test_nothing_is_served_unless_the_blueprint_is_registered(make_app: AppFactory) -> None:
+    client = make_app(config=PAGES_CONFIG).test_client()
+    assert client.get("/account/signin").status_code == 404
+    assert client.get("/account/static/pages.css").status_code == 404
+
+
+def test_the_blueprint_needs_a_secret_key_and_the_extension(make_app: AppFactory) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        make_app().register_blueprint(create_pages_blueprint())
+    bare = Flask("bare")
+    bare.config["SECRET_KEY"] = "x"
+    with pytest.raises(RuntimeError, match="Faroe extension"):
+        bare.register_blueprint(create_pages_blueprint())
+
+
+def test_own_name_and_prefix(make_app: AppFactory) -> None:
+    app = make_app(config=PAGES_CONFIG)
+    app.register_blueprint(create_pages_blueprint("auth", url_prefix="/auth"))
+    client = app.test_client()
+    page = client.get("/auth/signin").get_data(as_text=True)
+    assert 'action="/auth/signin"' in page and 'href="/auth/static/pages.css"' in page
+    assert location(client.get("/auth/")) == "/auth/signin?next=/auth/"
+    assert client.get("/account/signin").status_code == 404
+
+
+def test_an_app_login_view_is_kept(make_app: AppFactory) -> None:
+    app = make_app(config={**PAGES_CONFIG, "FAROE_LOGIN_VIEW": "/my-login"})
+    app.register_blueprint(create_pages_blueprint())
+    assert location(app.test_client().get("/account/")) == "/my-login?next=/account/"
+
+
+def test_css_is_served_from_the_package(pages: Pages) -> None:
+    response = pages.get("/account/static/pages.css")
+    assert response.status_code == 200 and response.mimetype == "text/css"
+    assert b"http" not in response.data  # no CDN, no web fonts
+
+
+# CSRF and redirects ---------------------------------------------------------------------------
+
+
+def test_every_post_needs_the_csrf_token(app: Flask, pages: Pages, email_sender: CapturingEmailSender) -> None:
+    client = app.test_client()
+    for path in ("/account/signup", "/account/signin", "/account/reset", "/account/signout"):
+        response = client.post(path, data={"email_address": EMAIL, "password": PASSWORD})
+        assert response.status_code == 400, path
+        assert "This form has expired" in response.get_data(as_text=True)
+        forged = client.post(path, data={"csrf_token": "forged", "email_address": EMAIL})
+        assert forged.status_code == 400, path
+    assert email_sender.messages == []  # no action ran
+    sign_up(pages, email_sender)
+    for path in ("/account/email", "/account/password", "/account/delete", "/account/signout-everywhere"):
+        response = pages.client.post(path, data={"current_password": PASSWORD, "new_email_address": "x@example.com"})
+        assert response.status_code == 400, path
+    assert pages.get("/account/").status_code == 200  # still signed in, nothing changed
+
+
+def test_csrf_can_be_turned_off_like_the_rest_of_flask_wtf(make_app: AppFactory) -> None:
+    app = make_app(config={**PAGES_CONFIG, "WTF_CSRF_ENABLED": False})
+    app.register_blueprint(create_pages_blueprint())
+    response = app.test_client().post("/account/signup", data={"email_address": EMAIL})
+    assert response.headers["Location"] == "/account/signup/verify"
+
+
+def test_pages_work_beside_an_apps_csrfprotect(make_app: AppFactory, email_sender: CapturingEmailSender) -> None:
+    from flask_wtf.csrf import CSRFProtect
+
+    app = make_app(config=PAGES_CONFIG)
+    CSRFProtect(app)
+    app.register_blueprint(create_pages_blueprint())
+    response = sign_up(Pages(app.test_client()), email_sender)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "evil"]
+)
+def test_next_never_leaves_the_site(pages: Pages, email_sender: CapturingEmailSender, target: str) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    response = pages.post("/account/signin", email_address=EMAIL, password=PASSWORD, next=target)
+    assert response.headers["Location"] == "/"
+
+
+def test_next_within_the_site_is_followed(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    assert pages.post("/account/signup", email_address=EMAIL, next="/private?tab=1").status_code == 302
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    assert pages.post("/account/signup/password", password=PASSWORD).headers["Location"] == "/private?tab=1"
+    pages.post("/account/signout")
+    assert location(pages.get("/account/")) == "/account/signin?next=/account/"
+    response = pages.post("/account/signin", email_address=EMAIL, password=PASSWORD, next="/account/")
+    assert response.headers["Location"] == "/account/"
+
+
+# Sign up, sign in, sign out -------------------------------------------------------------------
+
+
+def test_signup_messages_and_completion(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    response = pages.post("/account/signup", email_address="not an address")
+    assert response.status_code == 422 and error_of(response) == MESSAGES["invalid_email_address"]
+    assert 'value="not an address"' in response.get_data(as_text=True)  # what was typed stays
+    pages.post("/account/signup", email_address=EMAIL)
+    assert EMAIL in pages.get("/account/signup/verify").get_data(as_text=True)
+    wrong = pages.post("/account/signup/verify", code="WRONGCDE")
+    assert error_of(wrong) == MESSAGES["incorrect_email_address_verification_code"]
+    resent = pages.client.post("/account/signup/resend", data={"csrf_token": pages.csrf()}, follow_redirects=True)
+    assert "We sent the code again." in flashed(resent)
+    assert len(email_sender.of_kind("signup_code")) == 2
+    code = email_sender.last("signup_code")["code"]
+    pages.post("/account/signup/verify", code=" " + code.lower() + " ")
+    short = pages.post("/account/signup/password", password="short")
+    assert error_of(short) == MESSAGES["invalid_password_length"]
+    weak = pages.post("/account/signup/password", password=WEAK_PASSWORD)
+    assert error_of(weak) == MESSAGES["weak_password"]
+    done = pages.post("/account/signup/password", password=PASSWORD)
+    assert done.headers["Location"] == "/"
+    cookie = pages.client.get_cookie("faroe_session")
+    assert cookie is not None and cookie.http_only
+    account = pages.get("/account/")
+    assert account.status_code == 200 and EMAIL in account.get_data(as_text=True)
+    # The address is taken now.
+    again = Pages(pages.client.application.test_client()).post("/account/signup", email_address=EMAIL)
+    assert error_of(again) == MESSAGES["email_address_already_used"]
+    # No flow or session token was ever in a URL or a page.
+    assert not [text for text in pages.seen if TOKEN.search(text)]
+
+
+def test_signup_steps_without_a_flow_go_back_to_the_start(pages: Pages) -> None:
+    for path in ("/account/signup/verify", "/account/signup/password"):
+        assert pages.get(path).headers["Location"] == "/account/signup"
+    assert pages.post("/account/signup/resend").headers["Location"] == "/account/signup"
+
+
+def test_an_expired_signup_starts_again(pages: Pages, email_sender: CapturingEmailSender, clock: FakeClock) -> None:
+    pages.post("/account/signup", email_address=EMAIL)
+    clock.advance(21 * 60)
+    response = pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    assert response.headers["Location"] == "/account/signup"
+    assert MESSAGES["invalid_signup_token"] in flashed(pages.get("/account/signup"))
+    assert pages.get("/account/signup/verify").headers["Location"] == "/account/signup"
+
+
+def test_rate_limited_signup_codes(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    pages.post("/account/signup", email_address=EMAIL)
+    for _ in range(5):
+        assert pages.post("/account/signup/verify", code="WRONGCDE").status_code == 422
+    limited = pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    assert limited.status_code == 429 and error_of(limited) == MESSAGES["rate_limited"]
+
+
+def test_signin_messages(pages: Pages, email_sender: CapturingEmailSender, clock: FakeClock) -> None:
+    assert error_of(sign_in(pages)) == MESSAGES["user_not_found"]
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    wrong = sign_in(pages, password=NEW_PASSWORD)
+    assert wrong.status_code == 422 and error_of(wrong) == MESSAGES["incorrect_password"]
+    assert 'value="' + EMAIL + '"' in wrong.get_data(as_text=True)
+    assert NEW_PASSWORD not in wrong.get_data(as_text=True)  # a password is never echoed
+    for _ in range(4):
+        sign_in(pages, password=NEW_PASSWORD)
+    limited = sign_in(pages)
+    assert limited.status_code == 429 and error_of(limited) == MESSAGES["rate_limited"]
+    clock.advance(61)
+    assert sign_in(pages).headers["Location"] == "/"
+    assert pages.get("/account/").status_code == 200
+
+
+def test_signout_ends_the_session(app: Flask, pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    token = pages.client.get_cookie("faroe_session")
+    assert token is not None
+    response = pages.post("/account/signout")
+    assert response.headers["Location"] == "/"
+    assert pages.client.get_cookie("faroe_session") is None
+    with app.app_context():
+        assert current_faroe.invoke("get_session", {"session_token": token.value}).error_code == "invalid_session_token"
+    assert "You are signed out." in flashed(pages.get("/account/signin"))
+
+
+# Password reset -------------------------------------------------------------------------------
+
+
+def test_password_reset(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    assert error_of(pages.post("/account/reset", email_address="nobody@example.com")) == MESSAGES["user_not_found"]
+    assert pages.post("/account/reset", email_address=EMAIL).headers["Location"] == "/account/reset/verify"
+    wrong = pages.post("/account/reset/verify", temporary_password="ABCDEFGHJKLM")
+    assert error_of(wrong) == MESSAGES["incorrect_temporary_password"]
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    assert pages.post("/account/reset/verify", temporary_password=temporary).headers["Location"] == "/account/reset/password"
+    assert error_of(pages.post("/account/reset/password", password=WEAK_PASSWORD)) == MESSAGES["weak_password"]
+    done = pages.post("/account/reset/password", password=NEW_PASSWORD)
+    assert done.headers["Location"] == "/account/"
+    assert "Your password was changed, and you are signed in." in flashed(pages.get("/account/"))
+    pages.post("/account/signout")
+    assert error_of(sign_in(pages)) == MESSAGES["incorrect_password"]
+    assert sign_in(pages, password=NEW_PASSWORD).headers["Location"] == "/"
+    assert not [text for text in pages.seen if TOKEN.search(text) or temporary in text]
+
+
+# Signed-in pages ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/account/", "/account/email", "/account/email/verify", "/account/password",
+             "/account/signout-everywhere", "/account/delete"]
+)
+def test_signed_in_pages_ask_to_sign_in(pages: Pages, path: str) -> None:
+    assert location(pages.get(path)) == f"/account/signin?next={path}"
+
+
+def test_change_password(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    wrong = pages.post("/account/password", current_password=NEW_PASSWORD, new_password=NEW_PASSWORD)
+    assert error_of(wrong) == MESSAGES["incorrect_password"]
+    weak = pages.post("/account/password", current_password=PASSWORD, new_password=WEAK_PASSWORD)
+    assert error_of(weak) == MESSAGES["weak_password"]
+    done = pages.post("/account/password", current_password=PASSWORD, new_password=NEW_PASSWORD)
+    assert done.headers["Location"] == "/account/"
+    assert email_sender.of_kind("password_updated")
+    pages.post("/account/signout")
+    assert sign_in(pages, password=NEW_PASSWORD).headers["Location"] == "/"
+
+
+def test_change_email_address(make_app: AppFactory, pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender, email="other@example.com")
+    pages.post("/account/signout")
+    sign_up(pages, email_sender)
+    taken = pages.post("/account/email", new_email_address="other@example.com")
+    assert error_of(taken) == "This email address is already used by an account."
+    new = "renamed@example.com"
+    assert pages.post("/account/email", new_email_address=new).headers["Location"] == "/account/email/verify"
+    code = email_sender.last("update_code")
+    assert code["email_address"] == new
+    wrong_code = pages.post("/account/email/verify", code="WRONGCDE", password=PASSWORD)
+    assert error_of(wrong_code) == MESSAGES["incorrect_email_address_verification_code"]
+    wrong_password = pages.post("/account/email/verify", code=code["code"], password=NEW_PASSWORD)
+    assert error_of(wrong_password) == MESSAGES["incorrect_password"]
+    # The code is verified already: a second try needs only the right password.
+    done = pages.post("/account/email/verify", code=code["code"], password=PASSWORD)
+    assert done.headers["Location"] == "/account/"
+    account = pages.get("/account/").get_data(as_text=True)
+    assert f"Your email address is now {new}." in account and f'id="account-email">{new}<' in account
+    assert email_sender.last("email_updated")["email_address"] == EMAIL
+
+
+def test_sign_out_everywhere(app: Flask, pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    other = Pages(app.test_client())
+    assert sign_in(other).status_code == 302
+    assert other.get("/account/").status_code == 200
+    response = pages.post("/account/signout-everywhere")
+    assert response.headers["Location"] == "/account/signin"
+    assert pages.client.get_cookie("faroe_session") is None
+    assert location(other.get("/account/")) == "/account/signin?next=/account/"
+
+
+def test_an_ended_session_is_asked_to_sign_in_again(app: Flask, pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    other = Pages(app.test_client())
+    sign_in(other)
+    other.post("/account/signout-everywhere")
+    response = pages.post("/account/password", current_password=PASSWORD, new_password=NEW_PASSWORD)
+    assert response.headers["Location"].startswith("/account/signin")
+
+
+def test_delete_account(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    wrong = pages.post("/account/delete", current_password=NEW_PASSWORD)
+    assert error_of(wrong) == MESSAGES["incorrect_password"]
+    assert pages.get("/account/").status_code == 200
+    done = pages.post("/account/delete", current_password=PASSWORD)
+    assert done.headers["Location"] == "/"
+    assert pages.client.get_cookie("faroe_session") is None
+    assert "Your account was deleted." in flashed(pages.get("/account/signin"))
+    assert error_of(sign_in(pages)) == MESSAGES["user_not_found"]
+
+
+# Messages and templates -----------------------------------------------------------------------
+
+
+def test_an_error_on_our_side_shows_a_reference(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    email_sender.failing.add("signup_code")
+    response = pages.post("/account/signup", email_address=EMAIL)
+    assert response.status_code == 503
+    assert error_of(response) == MESSAGES["internal_error"]
+    assert re.search(r"Reference: <code>[a-z2-9]{24}</code>", response.get_data(as_text=True))
+
+
+def test_messages_can_be_replaced(make_app: AppFactory) -> None:
+    app = make_app(config={**PAGES_CONFIG, "FAROE_PAGES_MESSAGES": {"user_not_found": "Who are you?"}})
+    app.register_blueprint(create_pages_blueprint())
+    assert error_of(sign_in(Pages(app.test_client()))) == "Who are you?"
+
+
+def test_templates_are_overridden_from_the_app(make_app: AppFactory, tmp_path: Path) -> None:
+    (tmp_path / "faroe" / "pages").mkdir(parents=True)
+    (tmp_path / "faroe" / "pages" / "base.html").write_text(
+        "<html><body class=mine>{% block content %}{% endblock %}</body></html>"
+    )
+    (tmp_path / "faroe" / "pages" / "reset.html").write_text(
+        '{% extends "faroe/pages/base.html" %}{% block content %}My own reset page{% endblock %}'
+    )
+    app = make_app(config=PAGES_CONFIG)
+    app.template_folder = str(tmp_path)
+    app.register_blueprint(create_pages_blueprint())
+    client = app.test_client()
+    assert client.get("/account/reset").get_data(as_text=True) == "<html><body class=mine>My own reset page</body></html>"
+    assert "<body class=mine>" in client.get("/account/signin").get_data(as_text=True)
+
+
+class _Fields(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.labels: set[str] = set()
+        self.inputs: list[dict[str, Any]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "label":
+            self.labels.add(str(attributes.get("for")))
+        if tag == "input" and attributes.get("type") not in ("hidden",) and "hidden" not in attributes:
+            self.inputs.append(attributes)
+
+
+EXPECTED_AUTOCOMPLETE = {
+    "/account/signup": {"email_address": "email"},
+    "/account/signin": {"email_address": "username", "password": "current-password"},
+    "/account/reset": {"email_address": "email"},
+    "/account/signup/verify": {"code": "one-time-code"},
+    "/account/signup/password": {"password": "new-password"},
+    "/account/reset/verify": {"temporary_password": "one-time-code"},
+    "/account/reset/password": {"password": "new-password"},
+    "/account/email": {"new_email_address": "email"},
+    "/account/email/verify": {"code": "one-time-code", "password": "current-password"},
+    "/account/password": {"current_password": "current-password", "new_password": "new-password"},
+    "/account/delete": {"current_password": "current-password"},
+}
+
+
+def test_every_field_has_a_label_and_autocomplete(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    pages.post("/account/signup", email_address="flow@example.com")
+    pages.post("/account/reset", email_address="nobody@example.com")  # no flow: the steps redirect
+    sign_up(pages, email_sender)
+    pages.post("/account/email", new_email_address="new@example.com")
+    pages.post("/account/signup", email_address="flow@example.com")
+    pages.post("/account/reset", email_address=EMAIL)
+    for path, expected in EXPECTED_AUTOCOMPLETE.items():
+        response = pages.get(path)
+        assert response.status_code == 200, path
+        page = response.get_data(as_text=True)
+        assert '<html lang="en">' in page and "<main" in page
+        parser = _Fields()
+        parser.feed(page)
+        assert {field["name"]: field.get("autocomplete") for field in parser.inputs} == expected, path
+        for field in parser.inputs:
+            assert field["id"] in parser.labels, (path, field["name"])
+
+
+def test_the_field_an_error_is_about_is_marked_invalid(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    page = pages.post("/account/password", current_password=NEW_PASSWORD, new_password=NEW_PASSWORD).get_data(as_text=True)
+    current = re.search(r'<input id="current_password"[^>]*>', page)
+    new = re.search(r'<input id="new_password"[^>]*>', page)
+    assert current and new
+    assert 'aria-invalid="true"' in current.group(0) and "form-error" in current.group(0)
+    assert 'aria-invalid' not in new.group(0) and 'aria-describedby="new_password-hint"' in new.group(0)
+
+
+def test_an_expired_reset_starts_again(pages: Pages, email_sender: CapturingEmailSender, clock: FakeClock) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    clock.advance(21 * 60)
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    response = pages.post("/account/reset/verify", temporary_password=temporary)
+    assert response.headers["Location"] == "/account/reset"
+    assert MESSAGES["invalid_user_password_reset_token"] in flashed(pages.get("/account/reset"))
+    assert pages.get("/account/reset/password").headers["Location"] == "/account/reset"
+
+
+def test_email_change_code_can_be_sent_again(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    assert pages.post("/account/email/resend").headers["Location"] == "/account/email"  # no change yet
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    resent = pages.client.post("/account/email/resend", data={"csrf_token": pages.csrf()}, follow_redirects=True)
+    assert "We sent the code again." in flashed(resent)
+    codes = email_sender.of_kind("update_code")
+    assert len(codes) == 2 and codes[0]["code"] == codes[1]["code"]

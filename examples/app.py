@@ -6,12 +6,14 @@ Configured only by environment variables:
 
     HOST (127.0.0.1), PORT (8080; 0 picks a free port)
     FAROE_DATABASE_URL (a SQLite file in the instance folder)
+    FAROE_STORAGE_URL (unset: storage beside the users; redis://, rediss:// or unix://: Redis,
+    needs the redis extra), FAROE_STORAGE_KEY_PREFIX (unset: none; set one on a shared Redis)
     MAIL_SERVER, MAIL_PORT, MAIL_USE_TLS, MAIL_USE_SSL, MAIL_USERNAME, MAIL_PASSWORD,
     MAIL_DEFAULT_SENDER (emails are printed to stdout when MAIL_SERVER is unset)
     FAROE_ENDPOINT_SECRET (unset: the endpoint is open)
     FAROE_PASSWORD_STRENGTH_CHECK (offline here; use "pwned" in production)
 
-It applies the database migrations at start-up, prints the endpoint URL and serves
+It applies the database migrations (the users' tables) at start-up, prints the endpoint URL and serves
 ``POST http://HOST:PORT/faroe``.
 """
 
@@ -37,6 +39,8 @@ def config_from_environment(environ: Mapping[str, str], instance_path: str) -> d
         database_url = f"sqlite:///{Path(instance_path) / 'faroe.sqlite3'}"
     config: dict[str, Any] = {
         "FAROE_DATABASE_URL": database_url,
+        "FAROE_STORAGE_URL": environ.get("FAROE_STORAGE_URL") or None,
+        "FAROE_STORAGE_KEY_PREFIX": environ.get("FAROE_STORAGE_KEY_PREFIX") or "",
         "FAROE_ENDPOINT_SECRET": environ.get("FAROE_ENDPOINT_SECRET") or None,
         "FAROE_PASSWORD_STRENGTH_CHECK": environ.get("FAROE_PASSWORD_STRENGTH_CHECK") or "offline",
     }

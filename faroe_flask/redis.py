@@ -100,6 +100,9 @@ class RedisStorage:
     applies, and it should not retry writes.
     """
 
+    #: Redis drops entries at their time to live: ``flask faroe purge-expired`` has nothing to do.
+    expires_entries_itself = True
+
     def __init__(
         self,
         client: Any,

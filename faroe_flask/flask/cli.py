@@ -4,7 +4,8 @@ Registered on every app by ``Faroe.init_app``. Errors end with a message on stde
 code 1 (click's ``ClickException``); usage errors exit with 2.
 
     flask faroe db upgrade [REVISION]     run the packaged Alembic migrations on FAROE_DATABASE_URL
-    flask faroe purge-expired             delete storage entries past their expiry
+    flask faroe purge-expired             delete storage entries past their expiry (SQL storage;
+                                          Redis expires entries itself)
     flask faroe users disable EMAIL       disable a user (bumps the disabled counter)
     flask faroe users enable EMAIL        enable a user (bumps the disabled counter)
     flask faroe sessions revoke EMAIL     end every session of a user (bumps the sessions counter)
@@ -63,6 +64,11 @@ def purge_expired(batch_size: int) -> None:
     """Delete the storage entries whose expiry has passed."""
     state = _state()
     storage = state.server.storage
+    if getattr(storage, "expires_entries_itself", False):
+        click.echo(
+            f"The storage ({type(storage).__name__}) expires entries itself: nothing to purge."
+        )
+        return
     delete_expired = getattr(storage, "delete_expired", None)
     if delete_expired is None:
         raise click.ClickException(

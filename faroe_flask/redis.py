@@ -31,7 +31,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.retry import Retry
 
 from .core.interfaces import (
     Clock,
@@ -155,6 +157,9 @@ class RedisStorage:
         """
         if not isinstance(url, str) or not url.startswith(REDIS_URL_SCHEMES):
             raise ValueError("the Redis URL must start with " + ", ".join(REDIS_URL_SCHEMES))
+        # No retries (also on the execute_command path): a write whose reply was lost may have
+        # happened, and a retry would then report a conflict for our own write.
+        connection_options.setdefault("retry", Retry(NoBackoff(), 0))
         pool = redis.BlockingConnectionPool.from_url(
             url,
             max_connections=max_connections,

@@ -20,16 +20,10 @@ from faroe_flask.sql import SQLUserStore, upgrade_database
 
 from ..backends import REDIS_URL_VARIABLE
 from ..conftest import BannedPasswords, CapturingEmailSender, CapturingErrorLogger, FakeClock
+from ..flask.conftest import FAST_HASHING, PASSWORD
 from .conftest import PrivateRedis
 
-FAST_HASHING: dict[str, Any] = {
-    "FAROE_USER_PASSWORD_ARGON2_MEMORY_COST": 64,
-    "FAROE_USER_PASSWORD_ARGON2_TIME_COST": 1,
-    "FAROE_TEMPORARY_PASSWORD_ARGON2_MEMORY_COST": 32,
-    "FAROE_TEMPORARY_PASSWORD_ARGON2_TIME_COST": 1,
-}
 EMAIL = "redis.user@example.com"
-PASSWORD = "tangerine-Viaduct-4821"
 
 
 class Parts:

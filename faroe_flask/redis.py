@@ -65,7 +65,7 @@ return 0
 """
 
 
-_UPDATE_SCRIPT_SHA = hashlib.sha1(_UPDATE_SCRIPT).hexdigest()  # noqa: S324 - Redis names scripts so
+_UPDATE_SCRIPT_SHA = hashlib.sha1(_UPDATE_SCRIPT).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
 
 
 class RedisStorageError(FaroeError):

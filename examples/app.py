@@ -8,6 +8,8 @@ Configured only by environment variables:
 
     HOST (127.0.0.1), PORT (8080; 0 picks a free port)
     FAROE_DATABASE_URL (a SQLite file in the instance folder)
+    FAROE_STORAGE_URL (unset: storage beside the users; redis://, rediss:// or unix://: Redis,
+    needs the redis extra), FAROE_STORAGE_KEY_PREFIX (unset: none; set one on a shared Redis)
     MAIL_SERVER, MAIL_PORT, MAIL_USE_TLS, MAIL_USE_SSL, MAIL_USERNAME, MAIL_PASSWORD,
     MAIL_DEFAULT_SENDER (emails are printed to stdout when MAIL_SERVER is unset)
     FAROE_ENDPOINT_SECRET (unset: the endpoint is open)
@@ -16,8 +18,8 @@ Configured only by environment variables:
     any other FAROE_* configuration key (for example FAROE_SESSION_COOKIE_SECURE, false here
     because the example serves plain HTTP)
 
-It applies the database migrations at start-up, prints the site's and the endpoint's URLs and
-serves them.
+It applies the database migrations (the users' tables) at start-up, prints the site's and the
+endpoint's URLs and serves them.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ def config_from_environment(environ: Mapping[str, str], instance_path: str) -> d
     config.setdefault("FAROE_SESSION_COOKIE_SECURE", "false")  # plain HTTP on 127.0.0.1
     config.update({
         "FAROE_DATABASE_URL": database_url,
+        "FAROE_STORAGE_URL": environ.get("FAROE_STORAGE_URL") or None,
+        "FAROE_STORAGE_KEY_PREFIX": environ.get("FAROE_STORAGE_KEY_PREFIX") or "",
         "FAROE_ENDPOINT_SECRET": environ.get("FAROE_ENDPOINT_SECRET") or None,
         "FAROE_PASSWORD_STRENGTH_CHECK": environ.get("FAROE_PASSWORD_STRENGTH_CHECK") or "offline",
         "FAROE_PAGES_SITE_NAME": "Faroe example",

@@ -2,7 +2,9 @@
 
 ``BACKENDS`` lists them as pytest params: the in-memory parts, SQLite (a file in ``tmp_path``),
 PostgreSQL and MySQL/MariaDB (the last two only when ``FAROE_TEST_POSTGRESQL_URL`` /
-``FAROE_TEST_MYSQL_URL`` are set, else skipped). ``open_backend(name, tmp_path)`` yields a fresh
+``FAROE_TEST_MYSQL_URL`` are set, else skipped), and Redis storage beside in-memory users (only when
+``FAROE_TEST_REDIS_URL`` is set; every test on its own random key prefix, whose keys are deleted
+afterwards). ``open_backend(name, tmp_path)`` yields a fresh
 ``(storage, user_store)`` pair and cleans up afterwards: the SQL ones live in tables with a random
 suffix, created for the test and dropped after it, so that concurrent test runs on the same
 database never meet. Both user stores also offer the administration methods ``set_user_disabled``
@@ -28,12 +30,13 @@ from faroe_flask.sql import SQLStorage, SQLUserStore, create_engine, make_storag
 
 POSTGRESQL_URL_VARIABLE = "FAROE_TEST_POSTGRESQL_URL"
 MYSQL_URL_VARIABLE = "FAROE_TEST_MYSQL_URL"
+REDIS_URL_VARIABLE = "FAROE_TEST_REDIS_URL"
 
 _SERVER_URL_VARIABLES = {"postgresql": POSTGRESQL_URL_VARIABLE, "mysql": MYSQL_URL_VARIABLE}
 
 
 def _server_param(name: str) -> Any:
-    variable = _SERVER_URL_VARIABLES[name]
+    variable = {**_SERVER_URL_VARIABLES, "redis": REDIS_URL_VARIABLE}[name]
     return pytest.param(
         name,
         id=name,
@@ -44,6 +47,9 @@ def _server_param(name: str) -> Any:
 #: The SQL backends alone (tests that need an engine use these).
 SQL_BACKENDS = [pytest.param("sqlite", id="sqlite"), _server_param("postgresql"), _server_param("mysql")]
 BACKENDS = [pytest.param("memory", id="memory"), *SQL_BACKENDS]
+#: ``BACKENDS`` and Redis storage: for the tests marked ``redis_storage`` (the storage contract and
+#: the storage-heavy engine tests; the whole engine suite on Redis would add a minute to the run).
+STORAGE_BACKENDS = [*BACKENDS, _server_param("redis")]
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
@@ -101,10 +107,65 @@ def open_tables(engine: Engine) -> Iterator[tuple[Table, Table]]:
         metadata.drop_all(engine)
 
 
+_redis_clients: dict[str, Any] = {}
+
+
+def shared_redis_client() -> Any:
+    """One ``redis.Redis`` on ``FAROE_TEST_REDIS_URL`` for the whole run (skips when unset)."""
+    url = os.environ.get(REDIS_URL_VARIABLE)
+    if not url:
+        pytest.skip(f"{REDIS_URL_VARIABLE} is not set")
+    from faroe_flask.redis import RedisStorage
+
+    with _engines_lock:
+        client = _redis_clients.get(url)
+        if client is None:
+            client = _redis_clients[url] = RedisStorage.from_url(url).client
+        return client
+
+
+@atexit.register
+def _close_redis_clients() -> None:
+    for client in _redis_clients.values():
+        client.connection_pool.disconnect()
+
+
+def delete_redis_keys(client: Any, prefix: str) -> None:
+    """Delete every key that starts with ``prefix`` (a random ``faroe-test-...:`` prefix)."""
+    keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start : start + 500])
+
+
 @contextlib.contextmanager
-def open_backend(name: str, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+def redis_key_prefix() -> Iterator[tuple[Any, str]]:
+    """The shared client and a fresh key prefix; the prefix's keys are deleted afterwards."""
+    client = shared_redis_client()
+    prefix = f"faroe-test-{secrets.token_hex(6)}:"
+    try:
+        yield client, prefix
+    finally:
+        delete_redis_keys(client, prefix)
+
+
+@contextlib.contextmanager
+def open_redis_storage(clock: Any = None, **options: Any) -> Iterator[Any]:
+    """A ``RedisStorage`` on the shared client under a fresh key prefix, cleaned up afterwards."""
+    from faroe_flask.redis import RedisStorage
+
+    with redis_key_prefix() as (client, prefix):
+        yield RedisStorage(client, key_prefix=prefix, clock=clock, **options)
+
+
+@contextlib.contextmanager
+def open_backend(name: str, tmp_path: Path, clock: Any = None) -> Iterator[tuple[Any, Any]]:
+    """``clock`` is the engine's clock (Redis turns expiry hints into times to live with it)."""
     if name == "memory":
         yield MemoryStorage(), MemoryUserStore()
+        return
+    if name == "redis":
+        with open_redis_storage(clock) as storage:
+            yield storage, MemoryUserStore()
         return
     with open_engine(name, tmp_path) as engine, open_tables(engine) as (storage_table, users_table):
         yield SQLStorage(engine, storage_table), SQLUserStore(engine, users_table)

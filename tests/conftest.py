@@ -13,7 +13,7 @@ import pytest
 from faroe_flask import Server, SessionConfig
 from faroe_flask.passwords import Argon2id
 
-from .backends import BACKENDS, open_backend
+from .backends import BACKENDS, STORAGE_BACKENDS, open_backend
 
 START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -157,9 +157,25 @@ def strength_checker() -> BannedPasswords:
     return BannedPasswords()
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
-    with open_backend(request.param, tmp_path) as parts:
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "redis_storage: run the test on the Redis storage backend too (tests/backends.py)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses ``backend`` runs on each of ``BACKENDS`` (``STORAGE_BACKENDS`` when
+    marked ``redis_storage``)."""
+    if "backend" in metafunc.fixturenames:
+        marked = metafunc.definition.get_closest_marker("redis_storage") is not None
+        metafunc.parametrize("backend", STORAGE_BACKENDS if marked else BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> Iterator[tuple[Any, Any]]:
+    with open_backend(request.param, tmp_path, clock) as parts:
         yield parts
 
 

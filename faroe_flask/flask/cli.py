@@ -6,7 +6,8 @@ code 1 (click's ``ClickException``); usage errors exit with 2.
     flask faroe db upgrade [REVISION]     run the packaged Alembic migrations on FAROE_DATABASE_URL
     flask faroe db downgrade REVISION     revert them (base: drop Faroe's tables)
     flask faroe db current                the revision the database is at
-    flask faroe purge-expired             delete storage entries past their expiry
+    flask faroe purge-expired             delete storage entries past their expiry (SQL storage;
+                                          Redis expires entries itself)
     flask faroe users disable EMAIL       disable a user (bumps the disabled counter)
     flask faroe users enable EMAIL        enable a user (bumps the disabled counter)
     flask faroe users import-werkzeug-hashes COLUMN   Werkzeug hashes -> Faroe's password columns
@@ -165,6 +166,11 @@ def purge_expired(batch_size: int) -> None:
     """Delete the storage entries whose expiry has passed."""
     state = _state()
     storage = state.server.storage
+    if getattr(storage, "expires_entries_itself", False):
+        click.echo(
+            f"The storage ({type(storage).__name__}) expires entries itself: nothing to purge."
+        )
+        return
     delete_expired = getattr(storage, "delete_expired", None)
     if delete_expired is None:
         raise click.ClickException(

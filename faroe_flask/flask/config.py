@@ -43,6 +43,8 @@ __all__ = [
     "max_concurrent_password_hashing",
     "smtp_timeout",
     "storage_key_prefix",
+    "RedisSettings",
+    "redis_settings",
     "email_subjects",
     "url_prefix",
     "SAMESITE_VALUES",
@@ -58,10 +60,15 @@ _SESSION_DEFAULTS = SessionConfig()
 DEFAULTS: Mapping[str, Any] = {
     # Where Faroe keeps its records and reads users (when storage/user_store are not passed in).
     "FAROE_DATABASE_URL": None,
+    "FAROE_STORAGE_URL": None,
     "FAROE_STORAGE_KEY_PREFIX": "",
     "FAROE_STORAGE_TABLE": "faroe_storage",
     "FAROE_USERS_TABLE": "faroe_users",  # "" or None: the application brings its own users table
     "FAROE_ALEMBIC_CONFIG": None,  # the application's alembic.ini, for `flask faroe db`
+    # Redis storage (used when FAROE_STORAGE_URL is a Redis URL).
+    "FAROE_REDIS_MAX_CONNECTIONS": 32,
+    "FAROE_REDIS_SOCKET_TIMEOUT": 5.0,
+    "FAROE_REDIS_SOCKET_CONNECT_TIMEOUT": 5.0,
     # The endpoint.
     "FAROE_URL_PREFIX": "/faroe",
     "FAROE_ENDPOINT_SECRET": None,
@@ -365,6 +372,39 @@ def storage_key_prefix(config: Mapping[str, Any]) -> str:
     if not isinstance(prefix, str):
         raise ConfigError("FAROE_STORAGE_KEY_PREFIX must be a string")
     return prefix
+
+
+#: The URL schemes FAROE_STORAGE_URL accepts (the same as ``faroe_flask.redis.REDIS_URL_SCHEMES``,
+#: repeated so that reading the configuration does not import redis-py).
+STORAGE_URL_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+@dataclasses.dataclass(frozen=True)
+class RedisSettings:
+    """What ``RedisStorage.from_url`` needs, from FAROE_STORAGE_URL and the FAROE_REDIS_* keys."""
+
+    url: str
+    max_connections: int
+    socket_timeout: float
+    socket_connect_timeout: float
+
+
+def redis_settings(config: Mapping[str, Any]) -> RedisSettings | None:
+    """``None`` when FAROE_STORAGE_URL is unset (storage then goes with the users, on SQL)."""
+    url = config.get("FAROE_STORAGE_URL")
+    if url is None or (isinstance(url, str) and not url.strip()):
+        return None
+    if not isinstance(url, str) or not url.strip().startswith(STORAGE_URL_SCHEMES):
+        # The message never repeats the value: a URL can hold a password.
+        raise ConfigError(
+            "FAROE_STORAGE_URL must be a Redis URL starting with " + ", ".join(STORAGE_URL_SCHEMES)
+        )
+    return RedisSettings(
+        url=url.strip(),
+        max_connections=_int(config, "FAROE_REDIS_MAX_CONNECTIONS", minimum=1),
+        socket_timeout=_float(config, "FAROE_REDIS_SOCKET_TIMEOUT"),
+        socket_connect_timeout=_float(config, "FAROE_REDIS_SOCKET_CONNECT_TIMEOUT"),
+    )
 
 
 def email_subjects(config: Mapping[str, Any]) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 ``init_app`` puts every ``FAROE_*`` key of ``faroe_flask.flask.config.DEFAULTS`` into ``app.config``
 with ``setdefault``, builds a ``Server`` from the parts passed in and, for the others, from the
-configuration (``SQLStorage``/``SQLUserStore`` on ``FAROE_DATABASE_URL``, Argon2id, the email
+configuration (``SQLStorage``/``SQLUserStore`` on ``FAROE_DATABASE_URL``, or ``RedisStorage`` on
+``FAROE_STORAGE_URL`` beside the SQL users, Argon2id, the email
 sender and the password strength check), stores a ``FaroeState`` in ``app.extensions["faroe"]``,
 registers the ``flask faroe`` commands and (unless ``register_blueprint=False``) the endpoint
 blueprint. It also installs the session-cookie hook of ``faroe_flask.flask.views`` and the
@@ -186,10 +187,14 @@ class Faroe:
             server = self._server
         else:
             storage, user_store = self.storage, self.user_store
+            if storage is None:
+                storage = _redis_storage(config, self.clock)
             if storage is None or user_store is None:
                 if not database_url:
                     raise ConfigError(
                         "FAROE_DATABASE_URL is not set: set it, or pass storage= and user_store="
+                        if storage is None
+                        else "FAROE_DATABASE_URL is not set: set it (for the users), or pass user_store="
                     )
                 storage, user_store, engine = _sql_parts(
                     str(database_url), storage, user_store, cfg.table_names(config)
@@ -245,6 +250,29 @@ def _sql_parts(
     if user_store is None:
         user_store = SQLUserStore(engine, make_users_table(tables, users_name or ""))
     return storage, user_store, engine
+
+
+def _redis_storage(config: Mapping[str, Any], clock: Clock | None) -> Storage | None:
+    """``RedisStorage`` when FAROE_STORAGE_URL is set (it connects on first use, not here)."""
+    settings = cfg.redis_settings(config)
+    if settings is None:
+        return None
+    try:
+        from ..redis import RedisStorage
+    except ImportError:
+        raise ConfigError(
+            'FAROE_STORAGE_URL is a Redis URL: install redis-py ("faroe-flask[redis]")'
+        ) from None
+    try:
+        return RedisStorage.from_url(
+            settings.url,
+            clock=clock,
+            max_connections=settings.max_connections,
+            socket_timeout=settings.socket_timeout,
+            socket_connect_timeout=settings.socket_connect_timeout,
+        )
+    except ValueError:  # redis-py's URL parser: its message can quote a piece of the URL
+        raise ConfigError("FAROE_STORAGE_URL is not a usable Redis URL") from None
 
 
 def _email_sender(app: Flask) -> EmailSender:

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from faroe_flask import Storage, StorageEntryAlreadyExistsError, StorageEntryNotFoundError
 
+pytestmark = pytest.mark.redis_storage
+
 HINT = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
 

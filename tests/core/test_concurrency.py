@@ -28,6 +28,7 @@ def _together(count: int, work: Callable[[], Any]) -> list[Any]:
         return list(pool.map(lambda _: run(), range(count)))
 
 
+@pytest.mark.redis_storage
 def test_twenty_threads_completing_one_signin_get_one_session(
     server: Server, email_sender: CapturingEmailSender
 ) -> None:
@@ -41,6 +42,7 @@ def test_twenty_threads_completing_one_signin_get_one_session(
     ok(server, "get_session", session_token=winners[0]["values"]["session_token"])
 
 
+@pytest.mark.redis_storage
 def test_concurrent_signup_completions_create_one_user(
     server: Server, email_sender: CapturingEmailSender
 ) -> None:
@@ -64,6 +66,7 @@ def test_concurrent_signup_completions_create_one_user(
     assert {r["error_code"] for r in results if not r["ok"]} == {"invalid_signup_token"}
 
 
+@pytest.mark.redis_storage
 def test_concurrent_code_guesses_never_exceed_the_bucket(
     server: Server, email_sender: CapturingEmailSender
 ) -> None:

@@ -16,6 +16,8 @@ from faroe_flask import Server, SessionConfig
 
 from ..conftest import START, STRONG_PASSWORD, CapturingEmailSender, CapturingErrorLogger, FakeClock
 
+pytestmark = pytest.mark.redis_storage
+
 LOWER = set("abcdefghijkmnpqrstuvwxyz23456789")
 
 

@@ -14,6 +14,8 @@ from faroe_flask.core.records import TokenBucket
 
 from ..conftest import START
 
+pytestmark = pytest.mark.redis_storage
+
 BUCKET = BucketKind("test.", capacity=5, refill_interval=60)
 
 

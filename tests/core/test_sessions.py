@@ -15,6 +15,8 @@ from ..conftest import CapturingEmailSender, CapturingErrorLogger, FakeClock
 from .wrappers import InterferingStorage, InterferingUserStore, with_wrong_secret
 from .helpers import error, ok, sign_in, sign_up
 
+pytestmark = pytest.mark.redis_storage
+
 DAY = 86400
 
 

@@ -9,6 +9,7 @@ import dataclasses
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from ..backends import REDIS_URL_VARIABLE, redis_key_prefix
 from .conftest import NEW_PASSWORD, PASSWORD
 from .examples import load_example
 from .smtp import SMTPSink, secret_from
@@ -102,72 +104,105 @@ def run_example(tmp_path: Path, **env: str) -> Iterator[Example]:
             process.wait(timeout=10)
 
 
-def test_signup_signin_and_password_reset_over_http_with_smtp(
-    database_url: str, tmp_path: Path
-) -> None:
+def _journey(example: Example, sink: SMTPSink) -> list[str]:
+    """Signup, signin and password reset over HTTP with the codes from the mail; the secrets seen."""
+    assert example.url.endswith("/faroe")
+    # The endpoint secret is enforced.
+    status, body = example.post(b'{"action":"create_signup","arguments":{"email_address":"x@example.com"}}',
+                                authorise=False)
+    assert (status, body) == (401, b"")
+
+    # Signup, with the code from the mail.
+    signup = example.ok("create_signup", email_address=EMAIL)
+    code = secret_from(sink.last_to(EMAIL, "verification code"), 8)
+    assert example.call("verify_signup_email_address_verification_code",
+                        signup_token=signup["signup_token"],
+                        email_address_verification_code="WRONGCDE")["error_code"] == "incorrect_email_address_verification_code"
+    example.ok("verify_signup_email_address_verification_code", signup_token=signup["signup_token"],
+               email_address_verification_code=code.lower())
+    assert example.call("set_signup_password", signup_token=signup["signup_token"],
+                        password="password123")["error_code"] == "weak_password"  # offline list
+    example.ok("set_signup_password", signup_token=signup["signup_token"], password=PASSWORD)
+    first_session = example.ok("complete_signup", signup_token=signup["signup_token"])
+    user_id = first_session["session"]["user_id"]
+
+    # Signin.
+    signin = example.ok("create_signin", user_email_address=EMAIL)
+    assert example.call("verify_signin_user_password", signin_token=signin["signin_token"],
+                        password=NEW_PASSWORD)["error_code"] == "incorrect_password"
+    example.ok("verify_signin_user_password", signin_token=signin["signin_token"], password=PASSWORD)
+    second_session = example.ok("complete_signin", signin_token=signin["signin_token"])
+    assert second_session["session"]["user_id"] == user_id
+    sink.last_to(EMAIL, "New sign-in")
+    got = example.ok("get_session", session_token=second_session["session_token"])
+    assert got["session"]["id"] == second_session["session"]["id"]
+
+    # Password reset, with the temporary password from the mail.
+    reset = example.ok("create_user_password_reset", user_email_address=EMAIL)
+    temporary_password = secret_from(sink.last_to(EMAIL, "temporary password"), 12)
+    token = reset["user_password_reset_token"]
+    example.ok("verify_user_password_reset_temporary_password", user_password_reset_token=token,
+               temporary_password=temporary_password)
+    example.ok("set_user_password_reset_new_password", user_password_reset_token=token,
+               password=NEW_PASSWORD)
+    third_session = example.ok("complete_user_password_reset", user_password_reset_token=token)
+    assert third_session["session"]["user_id"] == user_id
+    sink.last_to(EMAIL, "password was changed")
+
+    # The new password signs in; the old one does not.
+    signin = example.ok("create_signin", user_email_address=EMAIL)
+    assert example.call("verify_signin_user_password", signin_token=signin["signin_token"],
+                        password=PASSWORD)["error_code"] == "incorrect_password"
+    example.ok("verify_signin_user_password", signin_token=signin["signin_token"], password=NEW_PASSWORD)
+    example.ok("complete_signin", signin_token=signin["signin_token"])
+
+    return [code, temporary_password, PASSWORD, NEW_PASSWORD, signup["signup_token"],
+            first_session["session_token"], second_session["session_token"], token]
+
+
+@contextlib.contextmanager
+def _example_with_smtp(tmp_path: Path, **env: str) -> Iterator[tuple[Example, SMTPSink]]:
     with SMTPSink() as sink, run_example(
         tmp_path,
-        FAROE_DATABASE_URL=database_url,
         FAROE_ENDPOINT_SECRET=SECRET,
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=str(sink.port),
         MAIL_DEFAULT_SENDER="Faroe <faroe@example.org>",
+        **env,
     ) as example:
-        assert example.url.endswith("/faroe")
-        # The endpoint secret is enforced.
-        status, body = example.post(b'{"action":"create_signup","arguments":{"email_address":"x@example.com"}}',
-                                    authorise=False)
-        assert (status, body) == (401, b"")
+        yield example, sink
 
-        # Signup, with the code from the mail.
-        signup = example.ok("create_signup", email_address=EMAIL)
-        code = secret_from(sink.last_to(EMAIL, "verification code"), 8)
-        assert example.call("verify_signup_email_address_verification_code",
-                            signup_token=signup["signup_token"],
-                            email_address_verification_code="WRONGCDE")["error_code"] == "incorrect_email_address_verification_code"
-        example.ok("verify_signup_email_address_verification_code", signup_token=signup["signup_token"],
-                   email_address_verification_code=code.lower())
-        assert example.call("set_signup_password", signup_token=signup["signup_token"],
-                            password="password123")["error_code"] == "weak_password"  # offline list
-        example.ok("set_signup_password", signup_token=signup["signup_token"], password=PASSWORD)
-        first_session = example.ok("complete_signup", signup_token=signup["signup_token"])
-        user_id = first_session["session"]["user_id"]
 
-        # Signin.
-        signin = example.ok("create_signin", user_email_address=EMAIL)
-        assert example.call("verify_signin_user_password", signin_token=signin["signin_token"],
-                            password=NEW_PASSWORD)["error_code"] == "incorrect_password"
-        example.ok("verify_signin_user_password", signin_token=signin["signin_token"], password=PASSWORD)
-        second_session = example.ok("complete_signin", signin_token=signin["signin_token"])
-        assert second_session["session"]["user_id"] == user_id
-        sink.last_to(EMAIL, "New sign-in")
-        got = example.ok("get_session", session_token=second_session["session_token"])
-        assert got["session"]["id"] == second_session["session"]["id"]
-
-        # Password reset, with the temporary password from the mail.
-        reset = example.ok("create_user_password_reset", user_email_address=EMAIL)
-        temporary_password = secret_from(sink.last_to(EMAIL, "temporary password"), 12)
-        token = reset["user_password_reset_token"]
-        example.ok("verify_user_password_reset_temporary_password", user_password_reset_token=token,
-                   temporary_password=temporary_password)
-        example.ok("set_user_password_reset_new_password", user_password_reset_token=token,
-                   password=NEW_PASSWORD)
-        third_session = example.ok("complete_user_password_reset", user_password_reset_token=token)
-        assert third_session["session"]["user_id"] == user_id
-        sink.last_to(EMAIL, "password was changed")
-
-        # The new password signs in; the old one does not.
-        signin = example.ok("create_signin", user_email_address=EMAIL)
-        assert example.call("verify_signin_user_password", signin_token=signin["signin_token"],
-                            password=PASSWORD)["error_code"] == "incorrect_password"
-        example.ok("verify_signin_user_password", signin_token=signin["signin_token"], password=NEW_PASSWORD)
-        example.ok("complete_signin", signin_token=signin["signin_token"])
-
+def test_signup_signin_and_password_reset_over_http_with_smtp(
+    database_url: str, tmp_path: Path
+) -> None:
+    with _example_with_smtp(tmp_path, FAROE_DATABASE_URL=database_url) as (example, sink):
+        secrets = _journey(example, sink)
         logs = example.logs() + example.printed()
-        secrets = [code, temporary_password, PASSWORD, NEW_PASSWORD, signup["signup_token"],
-                   first_session["session_token"], second_session["session_token"], token]
     for secret in secrets:
         assert secret not in logs
+
+
+def test_the_journey_with_redis_storage_and_sqlite_users(tmp_path: Path) -> None:
+    """``FAROE_STORAGE_URL=redis://...``: records and buckets on Redis under the key prefix, users
+    in SQLite (whose storage table stays empty)."""
+    database = tmp_path / "faroe.sqlite3"
+    with redis_key_prefix() as (client, prefix), _example_with_smtp(
+        tmp_path,
+        FAROE_DATABASE_URL=f"sqlite:///{database}",
+        FAROE_STORAGE_URL=os.environ[REDIS_URL_VARIABLE],
+        FAROE_STORAGE_KEY_PREFIX=prefix,
+    ) as (example, sink):
+        secrets = _journey(example, sink)
+        logs = example.logs() + example.printed()
+        keys = {key.decode() for key in client.scan_iter(match=prefix + "*")}
+    for secret in secrets:
+        assert secret not in logs
+    assert any(key.startswith(prefix + "aaah.") for key in keys)  # sessions
+    assert any(key.startswith(prefix + "aaar.") for key in keys)  # the send-email bucket
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM faroe_users").fetchone() == (1,)
+        assert connection.execute("SELECT count(*) FROM faroe_storage").fetchone() == (0,)
 
 
 def test_console_email_without_mail_server(tmp_path: Path) -> None:
@@ -212,6 +247,7 @@ def test_example_defaults(tmp_path: Path) -> None:
     assert config["FAROE_EMAIL_SENDER"] == "console"
     assert config["FAROE_PASSWORD_STRENGTH_CHECK"] == "offline"
     assert config["FAROE_ENDPOINT_SECRET"] is None
+    assert config["FAROE_STORAGE_URL"] is None and config["FAROE_STORAGE_KEY_PREFIX"] == ""
 
 
 def test_example_mail_settings(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ Configured only by environment variables:
     FAROE_PASSWORD_STRENGTH_CHECK (offline here; use "pwned" in production)
 
 It applies the database migrations at start-up, prints the endpoint URL and serves
-``POST http://HOST:PORT/faroe``.
+``POST http://HOST:PORT/faroe`` with ``faroe_flask.flask.serving.serve`` (waitress with safe
+settings).
 """
 
 from __future__ import annotations
@@ -69,18 +70,15 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
 def main() -> None:
     import logging
 
-    from waitress import create_server
+    from faroe_flask.flask.serving import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
     upgrade_database(app.config["FAROE_DATABASE_URL"])
     host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 8080)
-    server = create_server(app, host=host, port=port)
-    effective_port = getattr(server, "effective_port", port)
-    shown_host = f"[{host}]" if ":" in host else host
-    print(f"Faroe endpoint: POST http://{shown_host}:{effective_port}/faroe", flush=True)
-    server.run()
+    # waitress with the settings of "Serving in production" (README); prints the endpoint URL.
+    serve(app, host=host, port=port)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@ transaction helper both use.
 
 * every database: ``pool_pre_ping`` (no stale pooled connection after a server restart) and
   ``hide_parameters`` (no SQL parameter - a password hash, an email address - ever appears in an
-  exception message or a log line);
+  exception message or a log line); bounded waits (``statement_timeout``, ``connect_timeout``,
+  seconds, set when a connection opens: see ``faroe_flask.sql.timeouts``);
 * SQLite: a file database only (an in-memory database is private to one connection); WAL journal
-  (readers never block the writer), a busy timeout (a writer waits for the lock instead of failing),
+  (readers never block the writer), a busy timeout (a writer waits up to ``statement_timeout`` for
+  the lock instead of failing at once),
   and real transactions: pysqlite's legacy transaction handling, which never emits ``BEGIN`` for a
   ``SELECT``, is switched off and SQLAlchemy's ``begin`` emits ``BEGIN`` - or ``BEGIN IMMEDIATE``
   for a write transaction, so that it takes the write lock up front and cannot fail half-way;
@@ -32,9 +34,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..core.interfaces import FaroeError
+from .timeouts import DEFAULT_CONNECT_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT, install_timeouts
 
 __all__ = [
-    "SQLITE_BUSY_TIMEOUT_MS",
     "SQLIntegrityError",
     "create_engine",
     "is_unique_violation",
@@ -43,8 +45,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 # Execution option that marks a connection's transaction as a write (BEGIN IMMEDIATE on SQLite).
 _WRITE_OPTION = "faroe_write"
@@ -67,7 +67,13 @@ class SQLIntegrityError(FaroeError):
         self.unique_violation = unique_violation
 
 
-def create_engine(url: str | sqlalchemy.URL, **kwargs: Any) -> Engine:
+def create_engine(
+    url: str | sqlalchemy.URL,
+    *,
+    statement_timeout: float | None = DEFAULT_STATEMENT_TIMEOUT,
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+    **kwargs: Any,
+) -> Engine:
     """``sqlalchemy.create_engine`` with the settings above; ``kwargs`` override them."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -86,6 +92,7 @@ def create_engine(url: str | sqlalchemy.URL, **kwargs: Any) -> Engine:
         options["pool_recycle"] = 3600
     options.update(kwargs)
     engine = sqlalchemy.create_engine(parsed, **options)
+    install_timeouts(engine, statement_timeout=statement_timeout, connect_timeout=connect_timeout)
     if backend == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -98,7 +105,6 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA journal_mode = WAL")
         finally:
             cursor.close()

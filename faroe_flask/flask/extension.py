@@ -185,7 +185,9 @@ class Faroe:
                     raise ConfigError(
                         "FAROE_DATABASE_URL is not set: set it, or pass storage= and user_store="
                     )
-                storage, user_store, engine = _sql_parts(str(database_url), storage, user_store)
+                storage, user_store, engine = _sql_parts(
+                    str(database_url), storage, user_store, cfg.database_timeouts(config)
+                )
             server = Server(
                 storage=storage,
                 user_store=user_store,
@@ -212,11 +214,11 @@ class Faroe:
 
 
 def _sql_parts(
-    url: str, storage: Storage | None, user_store: UserStore | None
+    url: str, storage: Storage | None, user_store: UserStore | None, timeouts: dict[str, float | None]
 ) -> tuple[Storage, UserStore, Engine]:
     from ..sql import SQLStorage, SQLUserStore, create_engine
 
-    engine = create_engine(url)
+    engine = create_engine(url, **timeouts)
     return storage or SQLStorage(engine), user_store or SQLUserStore(engine), engine
 
 
@@ -230,7 +232,12 @@ def _email_sender(app: Flask) -> EmailSender:
         from flask_mail import Mail
 
         Mail(app)
-    return FlaskMailEmailSender(app, subjects=subjects, timeout=cfg.smtp_timeout(app.config))
+    return FlaskMailEmailSender(
+        app,
+        subjects=subjects,
+        timeout=cfg.smtp_timeout(app.config),
+        deadline=cfg.smtp_deadline(app.config),
+    )
 
 
 def _strength_checker(config: Mapping[str, Any]) -> PasswordStrengthChecker:

@@ -140,6 +140,11 @@ class Faroe:
         app.cli.add_command(faroe_cli)
         if self.register_blueprint:
             app.register_blueprint(create_blueprint(self.blueprint_name))
+        health_path = cfg.optional_path(app.config, "FAROE_HEALTH_PATH")
+        if health_path is not None:
+            from .health import register_health_route
+
+            register_health_route(app, health_path, state.url_prefix)
 
     def create_blueprint(self, name: str | None = None, url_prefix: str | None = None) -> Blueprint:
         """A new endpoint blueprint, for ``register_blueprint=False`` set-ups."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Collection, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timezone
 
 from . import credentials
@@ -32,11 +33,15 @@ __all__ = [
     "AllowAllEmailAddresses",
     "LoggingErrorLogger",
     "ACTION_TABLE",
+    "ActionObserver",
 ]
 
 _logger = logging.getLogger("faroe_flask")
 
 ACTION_TABLE: Mapping[str, Action] = {entry.name: entry for entry in ACTIONS}
+#: Called after every action with (action name, error code or None when ok, seconds taken).
+ActionObserver = Callable[[str, "str | None", float], None]
+
 _ACTION_ARGUMENTS: Mapping[str, tuple[str, ...]] = {
     name: entry.arguments for name, entry in ACTION_TABLE.items()
 }
@@ -79,7 +84,9 @@ class Server:
 
     Every part must be safe to use from concurrent threads. ``max_concurrent_password_hashing``
     defaults to the number of CPUs; ``password_strength_checker`` to the Pwned Passwords range API,
-    as in the reference.
+    as in the reference. ``observer`` (also settable later as ``server.observer``) is called
+    after every action with its name, its error code (``None`` when ok) and its duration in
+    seconds; when it is ``None`` the only cost is one check per action.
     """
 
     def __init__(
@@ -97,7 +104,9 @@ class Server:
         email_address_checker: EmailAddressChecker | None = None,
         session_config: SessionConfig | None = None,
         storage_key_prefix: str = "",
+        observer: ActionObserver | None = None,
     ) -> None:
+        self.observer = observer
         self.storage = storage
         self.user_store = user_store
         self.email_sender = email_sender
@@ -143,7 +152,9 @@ class Server:
             raise
         except Exception as exc:  # noqa: BLE001 - nothing but a rejection may escape
             raise InvalidActionInvocationRequestError("unreadable body") from exc
-        return self._run(action, arguments).to_json()
+        if self.observer is None:
+            return self._run(action, arguments).to_json()
+        return self._observed_run(action, arguments).to_json()
 
     def invoke(self, action: str, arguments: Mapping[str, str]) -> ActionResult:
         """Run an action in-process, without JSON.
@@ -160,7 +171,9 @@ class Server:
             if not isinstance(value, str):
                 raise InvalidActionInvocationRequestError(f"argument {name} missing or not a string")
             values[name] = value
-        return self._run(action, values)
+        if self.observer is None:
+            return self._run(action, values)
+        return self._observed_run(action, values)
 
     # Internals --------------------------------------------------------------------------------
 
@@ -171,6 +184,17 @@ class Server:
             self.error_logger.log_action_error(timestamp, message, action_invocation_id, action)
         except Exception:  # noqa: BLE001 - a broken logger must not break the answer
             _logger.exception("the action error logger raised")
+
+    def _observed_run(self, action: str, arguments: dict[str, str]) -> ActionResult:
+        started = time.perf_counter()
+        result = self._run(action, arguments)
+        observer = self.observer
+        if observer is not None:
+            try:
+                observer(action, result.error_code, time.perf_counter() - started)
+            except Exception:  # noqa: BLE001 - a broken observer must not break the answer
+                _logger.exception("the action observer raised")
+        return result
 
     def _run(self, action: str, arguments: dict[str, str]) -> ActionResult:
         invocation_id = credentials.generate_id()

@@ -38,6 +38,8 @@ from ..core.server import Server
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from .metrics import FaroeMetrics
+
 __all__ = ["Faroe", "FaroeState", "current_faroe", "ConfigError"]
 
 _logger = logging.getLogger("faroe_flask")
@@ -56,6 +58,7 @@ class FaroeState:
     authenticate: Authenticate | None = None
     engine: Engine | None = None
     database_url: str | None = None
+    metrics: FaroeMetrics | None = None
 
     @property
     def storage(self) -> Storage:
@@ -145,6 +148,11 @@ class Faroe:
             from .health import register_health_route
 
             register_health_route(app, health_path, state.url_prefix)
+        metrics_path = cfg.optional_path(app.config, "FAROE_METRICS_PATH")
+        if metrics_path is not None:
+            from .metrics import enable_metrics
+
+            enable_metrics(app, path=metrics_path)
 
     def create_blueprint(self, name: str | None = None, url_prefix: str | None = None) -> Blueprint:
         """A new endpoint blueprint, for ``register_blueprint=False`` set-ups."""

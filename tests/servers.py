@@ -21,6 +21,18 @@ def serve(app: Any) -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def serve_production(app: Any, **overrides: Any) -> Iterator[tuple[Any, dict[int, Any], int]]:
+    """Serve a Faroe app with ``faroe_flask.flask.serving``'s settings (``overrides`` win) on a
+    free 127.0.0.1 port; yield the waitress server, its socket map and its port."""
+    from faroe_flask.flask.serving import create_server as create_faroe_server
+
+    socket_map: dict[int, Any] = {}
+    server = create_faroe_server(app, map=socket_map, host="127.0.0.1", port=0, **overrides)
+    with running(server, socket_map):
+        yield server, socket_map, int(server.effective_port)
+
+
+@contextlib.contextmanager
 def running(server: Any, socket_map: dict[int, Any]) -> Iterator[str]:
     """Run a waitress server created with ``map=socket_map``; yield its base URL.
 

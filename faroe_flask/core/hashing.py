@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -10,6 +11,8 @@ from collections.abc import Callable, Sequence
 
 from .actions import internal_error
 from .interfaces import PasswordHashAlgorithm
+
+_logger = logging.getLogger("faroe_flask")
 
 
 class PasswordHasher:
@@ -41,7 +44,10 @@ class PasswordHasher:
                 return algorithm.hash(password, salt)
         started = time.perf_counter()
         with self._slots:
-            observer(time.perf_counter() - started)
+            try:
+                observer(time.perf_counter() - started)
+            except Exception:  # noqa: BLE001 - a broken observer must not fail the hash
+                _logger.exception("the password hash wait observer raised")
             return algorithm.hash(password, salt)
 
     def _hash_new(self, algorithm: PasswordHashAlgorithm, password: str) -> tuple[bytes, str, bytes]:

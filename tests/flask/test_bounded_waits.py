@@ -19,12 +19,11 @@ from flask import Flask
 from faroe_flask import MemoryStorage, MemoryUserStore
 from faroe_flask.core.records import Signup
 from faroe_flask.flask.extension import Faroe
-from faroe_flask.flask.serving import create_server
 from faroe_flask.sql import upgrade_database
 from faroe_flask.sql.engine import _WRITE_OPTION
 
 from ..conftest import BannedPasswords, CapturingEmailSender, CapturingErrorLogger
-from ..servers import running
+from ..servers import serve_production
 from .conftest import FAST_HASHING
 from .smtp import StalledSMTPServer
 
@@ -33,10 +32,8 @@ EMAIL = "bounded.waits@example.com"
 
 @contextlib.contextmanager
 def served(app: Flask) -> Iterator[int]:
-    socket_map: dict[int, Any] = {}
-    server = create_server(app, map=socket_map, host="127.0.0.1", port=0)
-    with running(server, socket_map):
-        yield int(server.effective_port)
+    with serve_production(app) as (_, _, port):
+        yield port
 
 
 def call(port: int, action: str, **arguments: str) -> tuple[dict[str, Any], float]:

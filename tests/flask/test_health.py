@@ -18,11 +18,10 @@ from sqlalchemy.engine import make_url
 
 from faroe_flask.flask.config import ConfigError
 from faroe_flask.flask.extension import Faroe
-from faroe_flask.flask.serving import create_server
 from faroe_flask.sql import upgrade_database
 
 from ..conftest import BannedPasswords, CapturingEmailSender
-from ..servers import TCPProxy, running
+from ..servers import TCPProxy, serve_production
 from .conftest import FAST_HASHING, AppFactory
 
 HEALTH = "/faroe/health"
@@ -30,10 +29,8 @@ HEALTH = "/faroe/health"
 
 @contextlib.contextmanager
 def served(app: Flask) -> Iterator[int]:
-    socket_map: dict[int, Any] = {}
-    server = create_server(app, map=socket_map, host="127.0.0.1", port=0)
-    with running(server, socket_map):
-        yield int(server.effective_port)
+    with serve_production(app) as (_, _, port):
+        yield port
 
 
 def get(port: int, path: str = HEALTH) -> tuple[int, Any, float]:

@@ -15,10 +15,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from faroe_flask.flask.metrics import enable_metrics
-from faroe_flask.flask.serving import create_server
 
 from ..conftest import CapturingEmailSender
-from ..servers import running
+from ..servers import serve_production
 from .conftest import PASSWORD, AppFactory
 
 EMAIL = "metrics.user@example.com"
@@ -27,10 +26,8 @@ METRICS = "/faroe/metrics"
 
 @contextlib.contextmanager
 def served(app: Flask) -> Iterator[int]:
-    socket_map: dict[int, Any] = {}
-    server = create_server(app, map=socket_map, host="127.0.0.1", port=0)
-    with running(server, socket_map):
-        yield int(server.effective_port)
+    with serve_production(app) as (_, _, port):
+        yield port
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, str, bytes]:

@@ -5,7 +5,6 @@ limit, and the ``FAROE_SERVE_*`` keys reach waitress."""
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import http.client
 import json
 import resource
@@ -18,9 +17,9 @@ import pytest
 from waitress.channel import HTTPChannel
 
 from faroe_flask.flask.config import ConfigError
-from faroe_flask.flask.serving import BODY_FRAMING_ALLOWANCE, create_server, waitress_settings
+from faroe_flask.flask.serving import BODY_FRAMING_ALLOWANCE, waitress_settings
 
-from ..servers import running
+from ..servers import serve_production
 from .conftest import AppFactory
 
 GET_SESSION = json.dumps({"action": "get_session", "arguments": {"session_token": "x.y"}}).encode()
@@ -36,14 +35,6 @@ def enough_descriptors() -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     yield
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-
-
-@contextlib.contextmanager
-def serving(app: Any, **overrides: Any) -> Iterator[tuple[Any, dict[int, Any], int]]:
-    socket_map: dict[int, Any] = {}
-    server = create_server(app, map=socket_map, host="127.0.0.1", port=0, **overrides)
-    with running(server, socket_map):
-        yield server, socket_map, int(server.effective_port)
 
 
 def post(port: int, body: bytes = GET_SESSION, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -113,7 +104,7 @@ def test_trusted_proxy_headers_reach_the_app(make_app: AppFactory) -> None:
         seen.append(request.scheme)
         return "ok"
 
-    with serving(app) as (_, _, port):
+    with serve_production(app) as (_, _, port):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         connection.request("GET", "/scheme", headers={"X-Forwarded-Proto": "https"})
         assert connection.getresponse().status == 200
@@ -123,7 +114,7 @@ def test_trusted_proxy_headers_reach_the_app(make_app: AppFactory) -> None:
 
 def test_idle_half_open_connections_do_not_starve_real_requests(make_app: AppFactory) -> None:
     app = make_app()
-    with serving(app) as (_, socket_map, port):
+    with serve_production(app) as (_, socket_map, port):
         idle = half_open(port, 300)
         try:
             wait_for_channels(socket_map, 300)
@@ -142,7 +133,7 @@ def test_idle_half_open_connections_do_not_starve_real_requests(make_app: AppFac
 def test_with_waitress_defaults_the_same_clients_do_starve_it(make_app: AppFactory) -> None:
     """The contrast: waitress's own connection limit (100) is taken by the idle clients."""
     app = make_app()
-    with serving(app, connection_limit=100) as (_, socket_map, port):
+    with serve_production(app, connection_limit=100) as (_, socket_map, port):
         idle = half_open(port, 120)  # the surplus waits in the listen backlog
         try:
             wait_for_channels(socket_map, 95)
@@ -155,7 +146,7 @@ def test_with_waitress_defaults_the_same_clients_do_starve_it(make_app: AppFacto
 
 def test_idle_connections_are_closed_after_the_channel_timeout(make_app: AppFactory) -> None:
     app = make_app({"FAROE_SERVE_CHANNEL_TIMEOUT": 1})
-    with serving(app) as (_, socket_map, port):
+    with serve_production(app) as (_, socket_map, port):
         idle = half_open(port, 20)
         try:
             wait_for_channels(socket_map, 20)
@@ -207,7 +198,7 @@ def test_a_10_mib_body_is_refused_after_reading_about_the_limit(make_app: AppFac
     size = 10 * 1024 * 1024
     app = make_app({"FAROE_MAX_REQUEST_BYTES": limit})
     _CountingChannel.received_bytes = 0
-    with serving(app) as (server, _, port):
+    with serve_production(app) as (server, _, port):
         server.channel_class = _CountingChannel
         if chunked:
             head = b"POST /faroe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -215,3 +215,48 @@ def test_a_10_mib_body_is_refused_after_reading_about_the_limit(make_app: AppFac
     assert _CountingChannel.received_bytes <= limit + BODY_FRAMING_ALLOWANCE + 2 * 8192 + len(head) + 2000
     if not chunked:
         assert _CountingChannel.received_bytes < 2 * 8192 + 2000
+
+
+def test_flask_faroe_serve_serves_the_app(tmp_path: Any) -> None:
+    """``flask faroe serve`` in a subprocess: it prints the endpoint URL and answers on it."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("FAROE_", "MAIL_"))}
+    environment.update(PYTHONUNBUFFERED="1", PYTHONPATH=str(examples),
+                       FAROE_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}")
+    flask = [sys.executable, "-m", "flask", "--app", "app:create_app", "faroe"]
+    subprocess.run([*flask, "db", "upgrade"], env=environment, cwd=tmp_path, check=True,
+                   capture_output=True, timeout=60)
+    stdout = tmp_path / "stdout.txt"
+    with stdout.open("wb") as out:
+        process = subprocess.Popen(
+            [*flask, "serve",
+             "--listen", "127.0.0.1:0", "--threads", "2"],
+            env=environment, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not (match := re.search(r"Faroe endpoint: POST http://127\.0\.0\.1:(\d+)/faroe", stdout.read_text())):
+            assert process.poll() is None and time.monotonic() < deadline, stdout.read_text()
+            time.sleep(0.05)
+        status, body = post(int(match.group(1)))
+        assert status == 200 and json.loads(body)["error_code"] == "invalid_session_token"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_open_files_limit_is_raised_to_fit_the_connection_limit(make_app: AppFactory) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2000:
+        pytest.skip("the hard open-files limit is too low to raise the soft one to 2000")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    with serve_production(make_app(), connection_limit=1800) as (server, _, port):
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= 1800
+        assert server.adj.connection_limit == 1800
+        assert post(port)[0] == 200

@@ -93,24 +93,35 @@ def test_a_long_statement_is_cancelled(backend: str, bounded_engine: Engine) -> 
     assert time.monotonic() - started < 4
 
 
-def _lock(backend: str, engine: Engine, table: Table, key: str) -> tuple[threading.Event, threading.Thread]:
-    """Hold a lock on ``table`` (SQLite: the write lock) from another connection until released."""
+def _lock(
+    backend: str, kind: str, engine: Engine, table: Table, key: str
+) -> tuple[threading.Event, threading.Thread]:
+    """Hold a lock on ``table`` (``kind`` "table": the whole table, SQLite's write lock; "row":
+    ``SELECT ... FOR UPDATE`` of the key's row) from another connection until released."""
     locked, release = threading.Event(), threading.Event()
+    quoted = engine.dialect.identifier_preparer.quote("key")
 
     def hold() -> None:
         with engine.connect() as connection:
-            if backend == "sqlite":  # the engine's begin hook then takes the write lock
-                connection.execution_options(**{_WRITE_OPTION: True})
-            connection.begin()
-            if backend == "postgresql":
-                connection.exec_driver_sql(f"LOCK TABLE {table.name} IN ACCESS EXCLUSIVE MODE")
-            elif backend == "mysql":
+            table_lock_mysql = backend == "mysql" and kind == "table"
+            if table_lock_mysql:
+                connection.exec_driver_sql(f"LOCK TABLES {table.name} WRITE")
+            else:
+                if backend == "sqlite":  # the engine's begin hook then takes the write lock
+                    connection.execution_options(**{_WRITE_OPTION: True})
+                connection.begin()
+            if kind == "row":
                 connection.execute(
-                    text(f"SELECT * FROM {table.name} WHERE `key` = :key FOR UPDATE"), {"key": key}
+                    text(f"SELECT * FROM {table.name} WHERE {quoted} = :key FOR UPDATE"), {"key": key}
                 ).all()
+            elif backend == "postgresql":
+                connection.exec_driver_sql(f"LOCK TABLE {table.name} IN ACCESS EXCLUSIVE MODE")
             locked.set()
             release.wait(30)
-            connection.rollback()
+            if table_lock_mysql:
+                connection.exec_driver_sql("UNLOCK TABLES")
+            else:
+                connection.rollback()
 
     thread = threading.Thread(target=hold, daemon=True)
     thread.start()
@@ -118,14 +129,17 @@ def _lock(backend: str, engine: Engine, table: Table, key: str) -> tuple[threadi
     return release, thread
 
 
+@pytest.mark.parametrize("kind", ["table", "row"])
 def test_a_lock_wait_raises_within_the_bound_and_changes_nothing(
-    backend: str, bounded_engine: Engine
+    backend: str, kind: str, bounded_engine: Engine
 ) -> None:
+    if backend == "sqlite" and kind == "row":
+        pytest.skip("SQLite locks the whole database")
     with open_tables(bounded_engine) as (storage_table, _):
         storage = SQLStorage(bounded_engine, storage_table)
         key = "timeouts.locked-user@example.com"
         storage.add(key, b"before", EXPIRES)
-        release, holder = _lock(backend, bounded_engine, storage_table, key)
+        release, holder = _lock(backend, kind, bounded_engine, storage_table, key)
         try:
             started = time.monotonic()
             with pytest.raises(OperationalError) as caught:

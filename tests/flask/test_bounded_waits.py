@@ -152,3 +152,40 @@ def test_a_stalled_smtp_server_answers_internal_error_within_the_deadline(mode: 
     assert len(error_logger.entries) == 3
     for _, message, _, action in error_logger.entries:
         assert action == "create_signup" and "TimeoutError" in message and EMAIL not in message
+
+
+def test_sends_beyond_the_pending_limit_fail_at_once() -> None:
+    from flask_mail import Mail
+
+    from faroe_flask.flask.mail import FlaskMailEmailSender
+
+    with StalledSMTPServer("silent") as smtp:
+        app = Flask("faroe_pending_sends")
+        app.config.update(MAIL_SERVER=smtp.host, MAIL_PORT=smtp.port, MAIL_DEFAULT_SENDER="f@example.org")
+        Mail(app)
+        sender = FlaskMailEmailSender(app, timeout=10, deadline=2, max_pending_sends=1)
+        outcomes: list[BaseException] = []
+
+        def first() -> None:
+            try:
+                sender.send_signup_email_address_verification_code(EMAIL, "ABCDEFGH")
+            except BaseException as exc:  # noqa: BLE001
+                outcomes.append(exc)
+
+        thread = threading.Thread(target=first)
+        thread.start()
+        deadline = time.monotonic() + 5
+        while smtp.accepted == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match="too many SMTP sends"):
+            sender.send_signup_email_address_verification_code(EMAIL, "ABCDEFGH")
+        assert time.monotonic() - started < 0.5
+        thread.join(10)
+        assert [type(exc) for exc in outcomes] == [TimeoutError]
+        # The slot is free again once the first helper has ended.
+        deadline = time.monotonic() + 5
+        while _smtp_threads() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with pytest.raises(TimeoutError):
+            sender.send_signup_email_address_verification_code(EMAIL, "ABCDEFGH")

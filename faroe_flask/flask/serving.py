@@ -11,6 +11,9 @@ others is therefore:
   ``poll()`` (``select()`` cannot watch a descriptor above 1023);
 * ``channel_timeout`` (``FAROE_SERVE_CHANNEL_TIMEOUT``, 30 s; waitress: 120 s) with
   ``cleanup_interval`` 5 s: a connection that sent nothing for that long is closed;
+* a receive deadline (``FAROE_SERVE_RECEIVE_TIMEOUT``, 30 s; waitress has none): a connection
+  that takes longer than that to send one whole request - a client dripping a byte at a time is
+  never idle - is closed at the next clean-up;
 * ``max_request_body_size``: ``FAROE_MAX_REQUEST_BYTES`` plus 1 KiB for chunked framing (waitress:
   1 GiB). A declared larger body is refused with 413 before any of it is read, a chunked one as
   soon as the limit is passed; bodies never spill to temporary files (``inbuf_overflow`` 512 KiB);
@@ -26,6 +29,7 @@ waitress server that is not yet running, ``serve(app)`` serves until interrupted
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,12 +57,13 @@ def waitress_settings(app: Flask, **overrides: Any) -> dict[str, Any]:
     limit from ``FAROE_MAX_REQUEST_BYTES`` and the fixed safe values above; ``overrides`` win."""
     config = app.config
     channel_timeout = _int(config, "FAROE_SERVE_CHANNEL_TIMEOUT", minimum=1)
+    receive_timeout = receive_timeout_of(app)
     settings: dict[str, Any] = {
         "listen": _listen(config),
         "threads": _int(config, "FAROE_SERVE_THREADS", minimum=1),
         "connection_limit": _int(config, "FAROE_SERVE_CONNECTION_LIMIT", minimum=1),
         "channel_timeout": channel_timeout,
-        "cleanup_interval": min(CLEANUP_INTERVAL, channel_timeout),
+        "cleanup_interval": min(CLEANUP_INTERVAL, channel_timeout, receive_timeout or CLEANUP_INTERVAL),
         "max_request_body_size": _int(config, "FAROE_MAX_REQUEST_BYTES", minimum=1)
         + BODY_FRAMING_ALLOWANCE,
         "max_request_header_size": MAX_REQUEST_HEADER_BYTES,
@@ -81,6 +86,12 @@ def waitress_settings(app: Flask, **overrides: Any) -> dict[str, Any]:
         del settings["listen"]  # waitress takes one way of saying where to listen
     settings.update(overrides)
     return settings
+
+
+def receive_timeout_of(app: Flask) -> int | None:
+    """``FAROE_SERVE_RECEIVE_TIMEOUT`` in whole seconds; ``None`` or 0 turns it off."""
+    value = _optional_int(app.config, "FAROE_SERVE_RECEIVE_TIMEOUT", minimum=0)
+    return value or None
 
 
 def _listen(config: Mapping[str, Any]) -> str:
@@ -125,7 +136,51 @@ def create_server(app: Flask, **overrides: Any) -> Any:
 
     settings = waitress_settings(app, **overrides)
     settings["connection_limit"] = _raise_descriptor_limit(int(settings["connection_limit"]))
-    return waitress_create_server(app, **settings)
+    server = waitress_create_server(app, **settings)
+    receive_timeout = receive_timeout_of(app)
+    if receive_timeout is not None:
+        _bound_receiving(server, receive_timeout)
+    return server
+
+
+def _bound_receiving(server: Any, seconds: float) -> None:
+    """Close connections whose current request has been arriving for longer than ``seconds``.
+
+    Each request parser notes when its first byte came; waitress's periodic clean-up (every
+    ``cleanup_interval``) then also closes the channels whose unfinished request is older. Only
+    the receiving side is bounded: a request being answered is never cut.
+    """
+    from waitress.channel import HTTPChannel  # type: ignore[import-untyped]
+    from waitress.parser import HTTPRequestParser  # type: ignore[import-untyped]
+    from waitress.server import BaseWSGIServer  # type: ignore[import-untyped]
+
+    class TimedParser(HTTPRequestParser):  # type: ignore[misc]
+        def __init__(self, adj: Any) -> None:
+            super().__init__(adj)
+            self.started = time.monotonic()
+
+    class TimedChannel(HTTPChannel):  # type: ignore[misc]
+        parser_class = TimedParser
+
+    def bound(listener: Any) -> None:
+        clean_up = listener.maintenance
+
+        def maintenance(now: float) -> None:
+            clean_up(now)
+            cutoff = time.monotonic() - seconds
+            for channel in list(listener.active_channels.values()):
+                request = channel.request
+                if request is not None and not channel.requests and getattr(request, "started", cutoff) < cutoff:
+                    channel.will_close = True
+
+        listener.maintenance = maintenance
+        listener.channel_class = TimedChannel
+
+    listeners = [server] if isinstance(server, BaseWSGIServer) else [
+        dispatcher for dispatcher in server.map.values() if isinstance(dispatcher, BaseWSGIServer)
+    ]
+    for listener in listeners:
+        bound(listener)
 
 
 def endpoint_urls(app: Flask, server: Any) -> list[str]:

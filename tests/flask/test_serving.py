@@ -260,3 +260,36 @@ def test_the_open_files_limit_is_raised_to_fit_the_connection_limit(make_app: Ap
         assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= 1800
         assert server.adj.connection_limit == 1800
         assert post(port)[0] == 200
+
+
+def test_clients_dripping_a_request_are_closed_after_the_receive_timeout(make_app: AppFactory) -> None:
+    """A byte every 0.2 s is never idle for the channel timeout; the receive deadline ends it."""
+    app = make_app({"FAROE_SERVE_RECEIVE_TIMEOUT": 1})
+    with serve_production(app) as (server, socket_map, port):
+        assert server.adj.cleanup_interval == 1
+        drippers = half_open(port, 20)
+        try:
+            wait_for_channels(socket_map, 20)
+            started = time.monotonic()
+            open_ones = list(drippers)
+            while open_ones and time.monotonic() - started < 8:
+                for sock in list(open_ones):
+                    try:
+                        sock.sendall(b" ")
+                    except OSError:  # closed by the server
+                        open_ones.remove(sock)
+                time.sleep(0.2)
+            assert open_ones == [], f"{len(open_ones)} still open"
+            assert time.monotonic() - started < 1 + 1 + 3
+            assert post(port)[0] == 200  # a normal request is not cut
+        finally:
+            for sock in drippers:
+                sock.close()
+
+
+def test_the_receive_timeout_can_be_turned_off(make_app: AppFactory) -> None:
+    app = make_app({"FAROE_SERVE_RECEIVE_TIMEOUT": 0, "FAROE_SERVE_CHANNEL_TIMEOUT": 30})
+    with serve_production(app) as (server, socket_map, port):
+        assert server.adj.cleanup_interval == 5
+        assert type(server).channel_class is server.channel_class  # waitress's own channel
+        assert post(port)[0] == 200

@@ -19,7 +19,7 @@ Configured only by environment variables:
     because the example serves plain HTTP)
 
 It applies the database migrations (the users' tables) at start-up, prints the site's and the
-endpoint's URLs and serves them.
+endpoint's URLs and serves them with ``faroe_flask.flask.serving`` (waitress with safe settings).
 """
 
 from __future__ import annotations
@@ -109,13 +109,14 @@ def _instance_secret_key(instance_path: str) -> str:
 def main() -> None:
     import logging
 
-    from waitress import create_server
+    from faroe_flask.flask.serving import create_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
     upgrade_database(app.config["FAROE_DATABASE_URL"])
     host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 8080)
+    # waitress with the settings of "Serving in production" (README).
     server = create_server(app, host=host, port=port)
     effective_port = getattr(server, "effective_port", port)
     shown_host = f"[{host}]" if ":" in host else host

@@ -166,9 +166,22 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test that uses ``backend`` runs on each of ``BACKENDS`` (``STORAGE_BACKENDS`` when
     marked ``redis_storage``)."""
-    if "backend" in metafunc.fixturenames:
+    if "backend" in metafunc.fixturenames and not _chooses_its_own_backend(metafunc):
         marked = metafunc.definition.get_closest_marker("redis_storage") is not None
         metafunc.parametrize("backend", STORAGE_BACKENDS if marked else BACKENDS, indirect=True)
+
+
+def _chooses_its_own_backend(metafunc: pytest.Metafunc) -> bool:
+    """A test module with its own ``backend`` fixture, or a test that parametrizes it itself."""
+    if hasattr(metafunc.module, "backend"):
+        return True
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0]
+        if isinstance(names, str):
+            names = [name.strip() for name in names.split(",")]
+        if "backend" in names:
+            return True
+    return False
 
 
 @pytest.fixture

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from .actions import internal_error
 from .interfaces import PasswordHashAlgorithm
+
+_logger = logging.getLogger("faroe_flask")
 
 
 class PasswordHasher:
     """Hashes user and temporary passwords; at most ``max_concurrent`` hashes run at once.
 
     Argon2 releases the GIL, so hashes on different threads really run in parallel up to the limit.
+    ``wait_observer``, when set, is called with the seconds each hash waited for a free slot.
     """
 
     def __init__(
@@ -30,9 +35,19 @@ class PasswordHasher:
         self.user_algorithms = tuple(user_algorithms)
         self.temporary_algorithm = temporary_algorithm
         self._slots = threading.BoundedSemaphore(max_concurrent)
+        self.wait_observer: Callable[[float], None] | None = None
 
     def _hash(self, algorithm: PasswordHashAlgorithm, password: str, salt: bytes) -> bytes:
+        observer = self.wait_observer
+        if observer is None:
+            with self._slots:
+                return algorithm.hash(password, salt)
+        started = time.perf_counter()
         with self._slots:
+            try:
+                observer(time.perf_counter() - started)
+            except Exception:  # noqa: BLE001 - a broken observer must not fail the hash
+                _logger.exception("the password hash wait observer raised")
             return algorithm.hash(password, salt)
 
     def _hash_new(self, algorithm: PasswordHashAlgorithm, password: str) -> tuple[bytes, str, bytes]:

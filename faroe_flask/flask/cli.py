@@ -1,7 +1,9 @@
-"""``flask faroe ...``: database migrations and user administration.
+"""``flask faroe ...``: database migrations, user administration, health check and serving.
 
-Registered on every app by ``Faroe.init_app``. Errors end with a message on stderr and exit
-code 1 (click's ``ClickException``); usage errors exit with 2.
+Registered on every app by ``Faroe.init_app``. Errors end with a one-line message on stderr and
+exit code 1 (click's ``ClickException``); any other exception a command raises - a database that
+is down, missing tables, a bad ``FAROE_*`` value - becomes such a line too, never a traceback.
+Usage errors exit with 2.
 
     flask faroe db upgrade [REVISION]     run the packaged Alembic migrations on FAROE_DATABASE_URL
     flask faroe db downgrade REVISION     revert them (base: drop Faroe's tables)
@@ -12,6 +14,8 @@ code 1 (click's ``ClickException``); usage errors exit with 2.
     flask faroe users enable EMAIL        enable a user (bumps the disabled counter)
     flask faroe users import-werkzeug-hashes COLUMN   Werkzeug hashes -> Faroe's password columns
     flask faroe sessions revoke EMAIL     end every session of a user (bumps the sessions counter)
+    flask faroe check                     check the storage and the user store (exit 1 when failing)
+    flask faroe serve [--listen ...]      serve the app with waitress and safe settings
 """
 
 from __future__ import annotations
@@ -24,14 +28,36 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..core.interfaces import User, UserNotFoundError
+from ..core.interfaces import FaroeError, User, UserNotFoundError
 from .config import alembic_config_path, table_names
 
 __all__ = ["faroe_cli"]
 
 _COUNTER_RETRIES = 5
 
-faroe_cli = AppGroup("faroe", help="Faroe auth server: migrations and user administration.")
+
+def one_line(exc: BaseException) -> str:
+    """The exception's type and the first line of its message (SQLAlchemy adds the statement
+    and a link on later lines; the engine hides parameters)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+class _OneLineErrors(AppGroup):
+    """A group whose commands (and subgroups') fail with one line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a message, never a traceback
+            raise click.ClickException(f"the command failed: {one_line(exc)}") from None
+
+
+faroe_cli = _OneLineErrors(
+    "faroe", help="Faroe auth server: migrations, user administration, health check, serving."
+)
 db_cli = AppGroup("db", help="The Faroe database tables.")
 users_cli = AppGroup("users", help="Disable and enable users; import existing password hashes.")
 sessions_cli = AppGroup("sessions", help="End users' sessions.")
@@ -93,7 +119,7 @@ def _migrate(run: Any) -> None:
     except click.ClickException:
         raise
     except Exception as exc:  # noqa: BLE001 - report, never a traceback with the URL in it
-        raise click.ClickException(f"the migration failed: {type(exc).__name__}: {exc}") from None
+        raise click.ClickException(f"the migration failed: {one_line(exc)}") from None
 
 
 def _tables() -> dict[str, Any]:
@@ -179,7 +205,9 @@ def purge_expired(batch_size: int) -> None:
     try:
         count = delete_expired(state.server.clock.now(), batch_size=batch_size)
     except Exception as exc:  # noqa: BLE001
-        raise click.ClickException(f"purging failed: {type(exc).__name__}") from None
+        # Faroe's own errors are safe to print (a database error's class, code and safe text).
+        detail = one_line(exc) if isinstance(exc, FaroeError) else type(exc).__name__
+        raise click.ClickException(f"purging failed: {detail}") from None
     click.echo(f"Deleted {count} expired entr{'y' if count == 1 else 'ies'}.")
 
 
@@ -267,3 +295,31 @@ def sessions_revoke(email_address: str) -> None:
         click.echo(f"Every session of {email_address} is revoked.")
         return
     raise click.ClickException("the sessions counter kept changing; try again")
+
+
+@faroe_cli.command("check")
+def check() -> None:
+    """Check that the storage and the user store answer (bounded by the database timeouts)."""
+    from .health import check_health
+
+    failures = check_health(_state(), detail=True)
+    failed = [f"{part} ({error})" for part, error in failures.items() if error is not None]
+    if failed:
+        raise click.ClickException("unhealthy: " + ", ".join(failed))
+    click.echo("ok: storage and user store answer")
+
+
+@faroe_cli.command("serve")
+@click.option("--listen", help="HOST:PORT to listen on (several separated by spaces); default FAROE_SERVE_LISTEN.")
+@click.option("--threads", type=click.IntRange(min=1), help="Worker threads; default FAROE_SERVE_THREADS.")
+def serve_command(listen: str | None, threads: int | None) -> None:
+    """Serve the app with waitress and the settings of faroe_flask.flask.serving."""
+    from .serving import serve
+
+    _state()
+    overrides: dict[str, Any] = {}
+    if listen:
+        overrides["listen"] = listen
+    if threads:
+        overrides["threads"] = threads
+    serve(current_app._get_current_object(), **overrides)  # type: ignore[attr-defined]

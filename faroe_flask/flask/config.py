@@ -42,6 +42,9 @@ __all__ = [
     "pwned_settings",
     "max_concurrent_password_hashing",
     "smtp_timeout",
+    "smtp_deadline",
+    "database_timeouts",
+    "optional_path",
     "storage_key_prefix",
     "RedisSettings",
     "redis_settings",
@@ -104,6 +107,7 @@ DEFAULTS: Mapping[str, Any] = {
     "FAROE_EMAIL_SENDER": "flask-mail",
     "FAROE_EMAIL_SUBJECTS": {},
     "FAROE_SMTP_TIMEOUT": 10.0,
+    "FAROE_SMTP_DEADLINE": 15.0,
     # Sessions in the application's own views (faroe_flask.flask.views).
     "FAROE_SESSION_COOKIE_NAME": "faroe_session",
     "FAROE_SESSION_COOKIE_SECURE": True,
@@ -115,6 +119,22 @@ DEFAULTS: Mapping[str, Any] = {
     "FAROE_SESSION_ACCEPT_BEARER": True,
     "FAROE_LOGIN_VIEW": None,
     "FAROE_FRESH_SESSION_MAX_AGE": 600,
+    # Bounded waits on the database (seconds; None: the database's own default).
+    "FAROE_DATABASE_STATEMENT_TIMEOUT": 5.0,
+    "FAROE_DATABASE_CONNECT_TIMEOUT": 5.0,
+    # Serving with waitress (``serve(app)``, ``flask faroe serve``).
+    "FAROE_SERVE_LISTEN": "127.0.0.1:8080",
+    "FAROE_SERVE_THREADS": 8,
+    "FAROE_SERVE_CONNECTION_LIMIT": 1000,
+    "FAROE_SERVE_CHANNEL_TIMEOUT": 30,
+    "FAROE_SERVE_RECEIVE_TIMEOUT": 30,
+    "FAROE_SERVE_TRUSTED_PROXY": None,
+    "FAROE_SERVE_TRUSTED_PROXY_COUNT": None,
+    "FAROE_SERVE_TRUSTED_PROXY_HEADERS": (),
+    "FAROE_SERVE_CLEAR_UNTRUSTED_PROXY_HEADERS": True,
+    # Operations: off unless a path is set.
+    "FAROE_HEALTH_PATH": None,
+    "FAROE_METRICS_PATH": None,
 }
 
 
@@ -365,6 +385,36 @@ def max_concurrent_password_hashing(config: Mapping[str, Any]) -> int | None:
 
 def smtp_timeout(config: Mapping[str, Any]) -> float:
     return _float(config, "FAROE_SMTP_TIMEOUT")
+
+
+def smtp_deadline(config: Mapping[str, Any]) -> float:
+    return _float(config, "FAROE_SMTP_DEADLINE")
+
+
+def database_timeouts(config: Mapping[str, Any]) -> dict[str, float | None]:
+    """``create_engine``'s ``statement_timeout`` and ``connect_timeout``; 0 or None turns one off."""
+    timeouts: dict[str, float | None] = {}
+    for keyword, key in (
+        ("statement_timeout", "FAROE_DATABASE_STATEMENT_TIMEOUT"),
+        ("connect_timeout", "FAROE_DATABASE_CONNECT_TIMEOUT"),
+    ):
+        value = config.get(key)
+        if value is None or (isinstance(value, str) and value.strip() == ""):
+            timeouts[keyword] = None
+            continue
+        seconds = _duration(config, key).total_seconds()
+        timeouts[keyword] = seconds or None
+    return timeouts
+
+
+def optional_path(config: Mapping[str, Any], key: str) -> str | None:
+    """A URL path such as ``/faroe/health``, or ``None`` (off)."""
+    path = config.get(key)
+    if path is None or path == "":
+        return None
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ConfigError(f"{key} must start with '/'")
+    return path
 
 
 def storage_key_prefix(config: Mapping[str, Any]) -> str:

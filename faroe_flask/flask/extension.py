@@ -40,6 +40,8 @@ from ..core.server import Server
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from .metrics import FaroeMetrics
+
 __all__ = ["Faroe", "FaroeState", "current_faroe", "ConfigError"]
 
 _logger = logging.getLogger("faroe_flask")
@@ -59,6 +61,7 @@ class FaroeState:
     engine: Engine | None = None
     database_url: str | None = None
     views: ViewSettings = dataclasses.field(default_factory=ViewSettings)
+    metrics: FaroeMetrics | None = None
 
     @property
     def storage(self) -> Storage:
@@ -147,6 +150,16 @@ class Faroe:
         app.cli.add_command(faroe_cli)
         if self.register_blueprint:
             app.register_blueprint(create_blueprint(self.blueprint_name))
+        health_path = cfg.optional_path(app.config, "FAROE_HEALTH_PATH")
+        if health_path is not None:
+            from .health import register_health_route
+
+            register_health_route(app, health_path, state.url_prefix)
+        metrics_path = cfg.optional_path(app.config, "FAROE_METRICS_PATH")
+        if metrics_path is not None:
+            from .metrics import enable_metrics
+
+            enable_metrics(app, path=metrics_path)
 
     def create_blueprint(self, name: str | None = None, url_prefix: str | None = None) -> Blueprint:
         """A new endpoint blueprint, for ``register_blueprint=False`` set-ups."""
@@ -197,7 +210,11 @@ class Faroe:
                         else "FAROE_DATABASE_URL is not set: set it (for the users), or pass user_store="
                     )
                 storage, user_store, engine = _sql_parts(
-                    str(database_url), storage, user_store, cfg.table_names(config)
+                    str(database_url),
+                    storage,
+                    user_store,
+                    cfg.table_names(config),
+                    cfg.database_timeouts(config),
                 )
             server = Server(
                 storage=storage,
@@ -233,6 +250,7 @@ def _sql_parts(
     storage: Storage | None,
     user_store: UserStore | None,
     table_names: tuple[str, str | None],
+    timeouts: dict[str, float | None],
 ) -> tuple[Storage, UserStore, Engine]:
     from sqlalchemy import MetaData
 
@@ -243,7 +261,7 @@ def _sql_parts(
         raise ConfigError(
             "FAROE_USERS_TABLE is empty (your own users table): pass user_store=SQLUserStore(...)"
         )
-    engine = create_engine(url)
+    engine = create_engine(url, **timeouts)
     tables = MetaData()
     if storage is None:
         storage = SQLStorage(engine, make_storage_table(tables, storage_name))
@@ -285,7 +303,12 @@ def _email_sender(app: Flask) -> EmailSender:
         from flask_mail import Mail
 
         Mail(app)
-    return FlaskMailEmailSender(app, subjects=subjects, timeout=cfg.smtp_timeout(app.config))
+    return FlaskMailEmailSender(
+        app,
+        subjects=subjects,
+        timeout=cfg.smtp_timeout(app.config),
+        deadline=cfg.smtp_deadline(app.config),
+    )
 
 
 def _strength_checker(config: Mapping[str, Any]) -> PasswordStrengthChecker:

@@ -17,6 +17,7 @@ answers ``internal_error`` as F11.2 requires.
 from __future__ import annotations
 
 import smtplib
+import socket
 import sys
 import threading
 from collections.abc import Mapping
@@ -183,9 +184,14 @@ class FlaskMailEmailSender(TemplateEmailSender):
 
     Uses the app's Flask-Mail settings (``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USE_TLS``,
     ``MAIL_USE_SSL``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``, ``MAIL_SUPPRESS_SEND``) and sends from
-    ``MAIL_DEFAULT_SENDER``. ``timeout`` bounds every SMTP socket operation, so a dead SMTP
-    server cannot hold a worker thread forever. Flask-Mail's ``email_dispatched`` signal fires
-    for every message, as usual. One SMTP connection per message; thread-safe.
+    ``MAIL_DEFAULT_SENDER``. ``timeout`` bounds every SMTP socket operation and ``deadline`` the
+    whole send of one message (connecting, TLS, login, the message): a server that drips its
+    answers one byte at a time cannot hold the request longer than ``deadline``. The SMTP
+    conversation runs on a helper thread; past the deadline the sender gives up (``TimeoutError``,
+    so the action answers ``internal_error``) and shuts the socket down, which ends the helper
+    thread. At most ``max_pending_sends`` helpers exist at once; beyond that a send fails at once.
+    Flask-Mail's ``email_dispatched`` signal fires for every message, as usual. One SMTP
+    connection per message; thread-safe.
     """
 
     def __init__(
@@ -194,15 +200,21 @@ class FlaskMailEmailSender(TemplateEmailSender):
         *,
         subjects: Mapping[str, str] | None = None,
         timeout: float = 10.0,
+        deadline: float = 15.0,
+        max_pending_sends: int = 64,
     ) -> None:
         if "mail" not in app.extensions:
             raise RuntimeError("Flask-Mail is not initialised on this app: call flask_mail.Mail(app)")
         if not app.extensions["mail"].default_sender:
             raise RuntimeError("MAIL_DEFAULT_SENDER is not set")
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
+        if timeout <= 0 or deadline <= 0:
+            raise ValueError("timeout and deadline must be positive")
+        if max_pending_sends < 1:
+            raise ValueError("max_pending_sends must be at least 1")
         super().__init__(app, subjects)
         self.timeout = timeout
+        self.deadline = deadline
+        self._pending = threading.BoundedSemaphore(max_pending_sends)
 
     def deliver(self, email: RenderedEmail) -> None:
         assert self.app is not None
@@ -214,27 +226,105 @@ class FlaskMailEmailSender(TemplateEmailSender):
             html=email.html,
             sender=state.default_sender,
         )
-        with _TimeoutConnection(state, self.timeout) as connection:
-            connection.send(message)
+        if not self._pending.acquire(blocking=False):
+            raise RuntimeError("too many SMTP sends are still running")
+        attempt = _Attempt()
+        app = self.app
+
+        def send() -> None:
+            try:
+                with app.app_context(), _TimeoutConnection(state, self.timeout, attempt) as connection:
+                    connection.send(message)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                attempt.error = exc
+            finally:
+                self._pending.release()
+                attempt.done.set()
+
+        threading.Thread(target=send, name="faroe-smtp-send", daemon=True).start()
+        if not attempt.done.wait(self.deadline):
+            attempt.abort()
+            raise TimeoutError(f"sending the email took longer than {self.deadline:g} s")
+        if attempt.error is not None:
+            raise attempt.error
+
+
+class _Attempt:
+    """One send on its helper thread: its outcome, and a way to cut its connection."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._aborted = False
+        self._host: smtplib.SMTP | None = None
+        self._socket: socket.socket | None = None
+
+    def attach(self, host: smtplib.SMTP | None = None, sock: socket.socket | None = None) -> None:
+        """Remember the connection (and its socket, as soon as it is connected); shut it down at
+        once when the deadline has already passed."""
+        with self._lock:
+            self._host = host or self._host
+            self._socket = sock or self._socket
+            aborted = self._aborted
+        if aborted:
+            self._shut_down()
+
+    def abort(self) -> None:
+        with self._lock:
+            self._aborted = True
+        self._shut_down()
+
+    def _shut_down(self) -> None:
+        """Make the helper's blocked read or write return at once; it then closes the connection.
+        ``host.sock`` is the current socket (STARTTLS replaces it); the first one covers the
+        moments before ``host.sock`` is set."""
+        with self._lock:
+            sockets = [getattr(self._host, "sock", None), self._socket]
+        for sock in sockets:
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class _AttachedSocket:
+    """Hands each new SMTP socket to the attempt before the server's greeting is read."""
+
+    attempt: _Attempt
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        self.attempt.attach(sock=sock)
+        return sock
+
+
+class _SMTP(_AttachedSocket, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_AttachedSocket, smtplib.SMTP_SSL):
+    pass
 
 
 class _TimeoutConnection(Connection):
     """Flask-Mail's connection with a socket timeout, and never an SMTP debug transcript
     (``MAIL_DEBUG`` would print whole messages, codes included, to stderr)."""
 
-    def __init__(self, mail: Any, timeout: float) -> None:
+    def __init__(self, mail: Any, timeout: float, attempt: _Attempt) -> None:
         super().__init__(mail)
         self.timeout = timeout
+        self.attempt = attempt
 
     def configure_host(self) -> smtplib.SMTP:
         mail = self.mail
         port = int(mail.port) if mail.port else 0
-        host: smtplib.SMTP
-        if mail.use_ssl:
-            host = smtplib.SMTP_SSL(mail.server, port, timeout=self.timeout)
-        else:
-            host = smtplib.SMTP(mail.server, port, timeout=self.timeout)
+        host: _SMTP | _SMTPSSL = _SMTPSSL(timeout=self.timeout) if mail.use_ssl else _SMTP(timeout=self.timeout)
+        host.attempt = self.attempt
+        self.attempt.attach(host)
         try:
+            host.connect(mail.server, port)
             if mail.use_tls:
                 host.starttls()
             if mail.username and mail.password:

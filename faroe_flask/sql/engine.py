@@ -4,10 +4,11 @@
 
 * every database: ``pool_pre_ping`` (no stale pooled connection after a server restart) and
   ``hide_parameters`` (no SQL parameter - a password hash, an email address - ever appears in an
-  exception message or a log line);
+  exception message or a log line); bounded waits (``statement_timeout``, ``connect_timeout``,
+  seconds, set when a connection opens: see ``faroe_flask.sql.timeouts``);
 * SQLite: a file database only (an in-memory database is private to one connection); WAL journal
-  (readers never block the writer), a busy timeout (a writer waits for the lock instead of failing),
-  and real transactions for the engine's other users (Alembic, the application): pysqlite's legacy
+  (readers never block the writer), a busy timeout (a writer waits up to ``statement_timeout`` for
+  the lock instead of failing at once), and real transactions for the engine's other users (Alembic, the application): pysqlite's legacy
   transaction handling, which never emits ``BEGIN`` for a ``SELECT``, is switched off and
   SQLAlchemy's ``begin`` emits ``BEGIN``;
 * MySQL/MariaDB: the ``utf8mb4`` connection character set and ``READ COMMITTED`` isolation (as on
@@ -30,19 +31,23 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 
 from .runner import SQLError, SQLIntegrityError
+from .timeouts import DEFAULT_CONNECT_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT, install_timeouts
 
 __all__ = [
-    "SQLITE_BUSY_TIMEOUT_MS",
     "SQLError",
     "SQLIntegrityError",
     "create_engine",
     "naive_utc",
 ]
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-
-def create_engine(url: str | sqlalchemy.URL, **kwargs: Any) -> Engine:
+def create_engine(
+    url: str | sqlalchemy.URL,
+    *,
+    statement_timeout: float | None = DEFAULT_STATEMENT_TIMEOUT,
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+    **kwargs: Any,
+) -> Engine:
     """``sqlalchemy.create_engine`` with the settings above; ``kwargs`` override them."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -61,6 +66,7 @@ def create_engine(url: str | sqlalchemy.URL, **kwargs: Any) -> Engine:
         options["pool_recycle"] = 3600
     options.update(kwargs)
     engine = sqlalchemy.create_engine(parsed, **options)
+    install_timeouts(engine, statement_timeout=statement_timeout, connect_timeout=connect_timeout)
     if backend == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -73,7 +79,6 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA journal_mode = WAL")
         finally:
             cursor.close()

@@ -329,7 +329,8 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - reported as a SQLError
             # Connection failures name the host and user, never a password or a value.
             cause = getattr(exc, "orig", None) or exc
-            raise SQLError(f"could not connect to the database: {type(cause).__name__}: {cause}") from None
+            text = " ".join(str(cause).split())  # on one line (psycopg adds a hint line)
+            raise SQLError(f"could not connect to the database: {type(cause).__name__}: {text}") from None
         try:
             fairy.detach()
             self.dialect.set_isolation_level(fairy.dbapi_connection, "AUTOCOMMIT")  # type: ignore[arg-type]

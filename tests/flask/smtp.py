@@ -12,6 +12,7 @@ import email
 import email.policy
 import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -107,3 +108,56 @@ def secret_from(message: EmailMessage, length: int) -> str:
     in_html = re.findall(pattern, html)
     assert len(in_text) == 1 and in_html == in_text, (in_text, in_html)
     return str(in_text[0])
+
+
+class StalledSMTPServer:
+    """A loopback server that accepts SMTP clients and then stalls: ``silent`` never answers,
+    ``drip`` sends its greeting one byte at a time (never a whole line), slower than any client
+    deadline but faster than a per-read socket timeout. Every connection is closed at exit."""
+
+    def __init__(self, mode: str, *, drip_interval: float = 0.2) -> None:
+        if mode not in ("silent", "drip"):
+            raise ValueError(mode)
+        self.mode = mode
+        self.drip_interval = drip_interval
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.host, self.port = "127.0.0.1", self._listener.getsockname()[1]
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> StalledSMTPServer:
+        accept = threading.Thread(target=self._accept, daemon=True)
+        accept.start()
+        self._threads.append(accept)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self.accepted += 1
+            thread = threading.Thread(target=self._stall, args=(connection,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _stall(self, connection: socket.socket) -> None:
+        greeting = b"220 stalled.example ESMTP" * 1000
+        with connection:
+            for byte in greeting:
+                if self._stop.wait(self.drip_interval):
+                    return
+                if self.mode == "drip":
+                    try:
+                        connection.sendall(bytes([byte]))
+                    except OSError:
+                        return

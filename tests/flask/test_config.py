@@ -179,6 +179,8 @@ def test_session_settings() -> None:
         ({"FAROE_URL_PREFIX": "faroe"}, "FAROE_URL_PREFIX"),
         ({"FAROE_EMAIL_SUBJECTS": {"nope": "x"}}, "unknown email message"),
         ({"FAROE_END_OTHER_SESSIONS_ON_PASSWORD_CHANGE": "maybe"}, "FAROE_END_OTHER_SESSIONS"),
+        ({"FAROE_HEALTH_PATH": "health"}, "FAROE_HEALTH_PATH"),
+        ({"FAROE_METRICS_PATH": "metrics"}, "FAROE_METRICS_PATH"),
     ],
 )
 def test_unusable_values_are_reported_by_key(config: dict[str, Any], key: str) -> None:
@@ -265,3 +267,26 @@ def test_the_guides_bcrypt_algorithm_plugs_in() -> None:
     assert wrong.get_json()["error_code"] == "incorrect_password"
     values_of(client, "verify_signin_user_password", signin_token=token, password=PASSWORD)
     assert values_of(client, "complete_signin", signin_token=token)["session_token"]
+
+
+def test_database_timeouts_from_the_configuration(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    for value, busy_timeout in (("2.5", 2500), (timedelta(seconds=1), 1000)):
+        app = build({"FAROE_DATABASE_URL": url, "FAROE_EMAIL_SENDER": "console",
+                     "FAROE_DATABASE_STATEMENT_TIMEOUT": value}, storage=None, user_store=None)
+        engine = app.extensions["faroe"].engine
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == busy_timeout
+        engine.dispose()
+    with pytest.raises(ConfigError, match="FAROE_DATABASE_STATEMENT_TIMEOUT"):
+        build({"FAROE_DATABASE_URL": url, "FAROE_EMAIL_SENDER": "console",
+               "FAROE_DATABASE_STATEMENT_TIMEOUT": "-1"}, storage=None, user_store=None)
+
+
+def test_the_smtp_deadline_from_the_configuration() -> None:
+    mail = {"FAROE_EMAIL_SENDER": "flask-mail", "MAIL_DEFAULT_SENDER": "faroe@example.org"}
+    app = build({**mail, "FAROE_SMTP_DEADLINE": "7", "FAROE_SMTP_TIMEOUT": "3"}, email_sender=None)
+    sender = app.extensions["faroe"].server.email_sender
+    assert isinstance(sender, FlaskMailEmailSender) and (sender.deadline, sender.timeout) == (7.0, 3.0)
+    with pytest.raises(ConfigError, match="FAROE_SMTP_DEADLINE"):
+        build({**mail, "FAROE_SMTP_DEADLINE": "0"}, email_sender=None)

@@ -12,8 +12,9 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, event, insert, s
 from sqlalchemy.exc import DBAPIError
 
 from faroe_flask.sql import SQLStorage, create_engine
-from faroe_flask.sql.engine import SQLITE_BUSY_TIMEOUT_MS, SQLIntegrityError
+from faroe_flask.sql.engine import SQLIntegrityError
 from faroe_flask.sql.runner import runner_for
+from faroe_flask.sql.timeouts import DEFAULT_STATEMENT_TIMEOUT
 
 from ..backends import open_engine, open_tables, unique_suffix
 
@@ -38,7 +39,7 @@ def test_sqlite_in_memory_is_refused(url: str) -> None:
 def test_sqlite_uses_wal_and_a_busy_timeout(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == DEFAULT_STATEMENT_TIMEOUT * 1000
 
 
 def test_sqlite_transactions_really_begin(sqlite_engine: Engine) -> None:

@@ -35,3 +35,23 @@ def serve(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
         server.task_dispatcher.shutdown()
         wasyncore.close_all(socket_map)
+
+
+@contextlib.contextmanager
+def serve_werkzeug(app: Any) -> Iterator[str]:
+    """Serve a WSGI app with Werkzeug's development server on a free 127.0.0.1 port.
+
+    Unlike waitress, which reads a chunked body whole and then sets ``CONTENT_LENGTH``, it hands
+    the app a chunked body as a stream of unknown length, so the app's own limit is what stops it.
+    """
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -37,8 +37,22 @@ def serve(app: Any) -> Iterator[str]:
         wasyncore.close_all(socket_map)
 
 
+
 @contextlib.contextmanager
-def serve_werkzeug(app: Any) -> Iterator[str]:
+def run_http_server(server: Any) -> Iterator[str]:
+    """Run a bound ``socketserver``-style HTTP server (``serve_forever`` / ``shutdown``) in a
+    thread; yield its base URL; stop and close it afterwards."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def serve_werkzeug(app: Any) -> contextlib.AbstractContextManager[str]:
     """Serve a WSGI app with Werkzeug's development server on a free 127.0.0.1 port.
 
     Unlike waitress, which reads a chunked body whole and then sets ``CONTENT_LENGTH``, it hands
@@ -46,12 +60,4 @@ def serve_werkzeug(app: Any) -> Iterator[str]:
     """
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    return run_http_server(make_server("127.0.0.1", 0, app, threaded=True))

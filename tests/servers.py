@@ -145,3 +145,28 @@ class TCPProxy:
         finally:
             with contextlib.suppress(OSError):
                 sink.shutdown(socket.SHUT_WR)
+
+
+@contextlib.contextmanager
+def run_http_server(server: Any) -> Iterator[str]:
+    """Run a bound ``socketserver``-style HTTP server (``serve_forever`` / ``shutdown``) in a
+    thread; yield its base URL; stop and close it afterwards."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def serve_werkzeug(app: Any) -> contextlib.AbstractContextManager[str]:
+    """Serve a WSGI app with Werkzeug's development server on a free 127.0.0.1 port.
+
+    Unlike waitress, which reads a chunked body whole and then sets ``CONTENT_LENGTH``, it hands
+    the app a chunked body as a stream of unknown length, so the app's own limit is what stops it.
+    """
+    from werkzeug.serving import make_server
+
+    return run_http_server(make_server("127.0.0.1", 0, app, threaded=True))

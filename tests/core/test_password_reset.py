@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from faroe_flask import Server, UserNotFoundError
+from faroe_flask import Server, StorageEntryNotFoundError, UserNotFoundError
 
 from ..conftest import STRONG_PASSWORD, WEAK_PASSWORD, CapturingEmailSender, CapturingErrorLogger, FakeClock
 from .wrappers import InterferingStorage, InterferingUserStore, with_wrong_secret
@@ -110,7 +110,7 @@ def test_create_user_password_reset_failures(
     faulty.on("add", "aaan.", lambda key, *_: added.append(key))
     email_sender.failing.add("temporary_password")
     assert error(make_server(storage=faulty), "create_user_password_reset", user_email_address=EMAIL) == "internal_error"
-    with pytest.raises(Exception):
+    with pytest.raises(StorageEntryNotFoundError):
         storage.get(added[0])  # policy item 9: the reset is gone
     email_sender.failing.clear()
     faulty = InterferingStorage(storage)

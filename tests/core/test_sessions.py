@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from faroe_flask import Server, SessionConfig, UserNotFoundError
+from faroe_flask import Server, SessionConfig, StorageEntryNotFoundError, UserNotFoundError
 from faroe_flask.core.records import Session
 
 from ..conftest import CapturingEmailSender, CapturingErrorLogger, FakeClock
@@ -51,7 +51,57 @@ def test_session_expires_after_inactivity(
     ok(server, "get_session", session_token=token)
     clock.advance(3600)
     assert error(server, "get_session", session_token=token) == "invalid_session_token"
-    with pytest.raises(Exception):
+    with pytest.raises(StorageEntryNotFoundError):
+        _stored(storage, token)
+
+
+SESSION_ACTIONS = ["get_session", "delete_session", "delete_all_sessions"]
+
+
+@pytest.mark.parametrize("action", SESSION_ACTIONS)
+@pytest.mark.parametrize("lifetime", ["inactivity", "expiration"])
+def test_a_wrong_secret_does_not_delete_an_expired_session(
+    make_server: Callable[..., Server], email_sender: CapturingEmailSender, clock: FakeClock, storage: Any,
+    user_store: Any, error_logger: CapturingErrorLogger, action: str, lifetime: str,
+) -> None:
+    """Policy item 8 for sessions: the secret is checked before expiry may delete anything."""
+    config = (
+        SessionConfig(inactivity_timeout=timedelta(hours=1))
+        if lifetime == "inactivity"
+        else SessionConfig(expiration=timedelta(hours=1))
+    )
+    server = make_server(session_config=config)
+    token, user_id = sign_up(server, email_sender)
+    if lifetime == "expiration":
+        clock.advance(1800)
+        ok(server, "get_session", session_token=token)  # activity does not extend the absolute lifetime
+        clock.advance(1800)
+    else:
+        clock.advance(3600)
+    before = _stored(storage, token)
+    wrong = [with_wrong_secret(token), f"{token.split('.')[0]}.{token.split('.')[1].upper()}"]
+    for bad in wrong:
+        assert error(server, action, session_token=bad) == "invalid_session_token"
+        assert _stored(storage, token) == before
+    assert user_store.get_user(user_id).sessions_counter == 0  # nor ended the user's sessions
+    # The right secret finds the session expired, and deletes it.
+    assert error(server, action, session_token=token) == "invalid_session_token"
+    with pytest.raises(StorageEntryNotFoundError):
+        _stored(storage, token)
+    assert error_logger.entries == []
+
+
+@pytest.mark.parametrize("action", SESSION_ACTIONS)
+def test_a_wrong_secret_does_not_delete_a_session_of_a_disabled_user(
+    server: Server, signed_up: tuple[str, str], storage: Any, user_store: Any, action: str
+) -> None:
+    token, user_id = signed_up
+    user_store.set_user_disabled(user_id, True)
+    before = _stored(storage, token)
+    assert error(server, action, session_token=with_wrong_secret(token)) == "invalid_session_token"
+    assert _stored(storage, token) == before
+    assert error(server, action, session_token=token) == "invalid_session_token"
+    with pytest.raises(StorageEntryNotFoundError):
         _stored(storage, token)
 
 
@@ -98,7 +148,7 @@ def test_user_changes_end_sessions(
     else:
         user_store.delete_user(user_id)
     assert error(server, "get_session", session_token=token) == "invalid_session_token"
-    with pytest.raises(Exception):
+    with pytest.raises(StorageEntryNotFoundError):
         _stored(storage, token)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from faroe_flask import Server, UserNotFoundError
+from faroe_flask import Server, StorageEntryNotFoundError, UserNotFoundError
 
 from ..conftest import STRONG_PASSWORD, WEAK_PASSWORD, BannedPasswords, CapturingEmailSender, CapturingErrorLogger, FakeClock
 from .wrappers import InterferingStorage, InterferingUserStore
@@ -160,9 +160,8 @@ def test_create_signup_failed_email_deletes_the_signup(
     email_sender.failing.add("signup_code")
     assert error(make_server(storage=faulty), "create_signup", email_address=EMAIL) == "internal_error"
     assert len(added) == 1
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(StorageEntryNotFoundError):
         storage.get(added[0])
-    assert type(raised.value).__name__ == "StorageEntryNotFoundError"
     assert error_logger.actions == ["create_signup"]
     assert "ConnectionError" in error_logger.entries[0][1]
 
@@ -185,7 +184,7 @@ def test_signup_expires_after_20_minutes(server: Server, signups: Signups, clock
     ok(server, "get_signup", signup_token=token)
     clock.advance(0.1)
     assert error(server, "get_signup", signup_token=token) == "invalid_signup_token"
-    with pytest.raises(Exception):
+    with pytest.raises(StorageEntryNotFoundError):
         storage.get("aaai." + token.split(".")[0])
 
 

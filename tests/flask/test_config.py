@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from faroe_flask.flask.mail import ConsoleEmailSender, FlaskMailEmailSender
 from faroe_flask.passwords import USER_PASSWORD_ARGON2ID, USER_PASSWORD_ARGON2ID_ALIAS
 
 from ..conftest import CapturingEmailSender
+from ..servers import run_http_server
 from .conftest import FAST_HASHING, PASSWORD, values_of
 
 
@@ -88,15 +88,8 @@ class _PwnedRange(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def pwned_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PwnedRange)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with run_http_server(http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PwnedRange)) as url:
+        yield url
 
 
 def test_pwned_mode_queries_the_configured_api(pwned_url: str, email_sender: CapturingEmailSender) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from faroe_flask import StorageEntryNotFoundError
+from faroe_flask import StorageEntryAlreadyExistsError, StorageEntryNotFoundError
 from faroe_flask.sql import SQLStorage
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 500_000, tzinfo=timezone.utc)
@@ -69,7 +69,7 @@ def test_delete_expired_needs_a_positive_batch_size(sql_storage: SQLStorage) -> 
 def test_errors_never_quote_the_key(sql_storage: SQLStorage) -> None:
     key = "aaar.alice.secret-marker@example.com"
     sql_storage.add(key, b"v", NOW)
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(StorageEntryAlreadyExistsError) as caught:
         sql_storage.add(key, b"v", NOW)
     assert "secret-marker" not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__

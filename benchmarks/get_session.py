@@ -121,7 +121,8 @@ def section_http(options: Options, durations: dict[str, float]) -> int:
         "ratio of requests/s to the bare Flask view on waitress"
     )
     if generator != "wrk":
-        warn("wrk not found: the Python load generator runs (slower; ratios understate servers)")
+        warn("the Python load generator runs, not wrk: it competes with the servers for the CPUs, "
+             "so the ratios are less telling")
     with tempfile.TemporaryDirectory(prefix="faroe-bench-") as directory:
         answer_file = Path(directory) / "answer.json"
         answer = real_answer()
@@ -142,6 +143,8 @@ def section_http(options: Options, durations: dict[str, float]) -> int:
                             order.reverse()
                         result = {url: run_load(url, body, seconds, generator=generator) for url in order}
                         got, ceiling = result[server.url], result[reference.url]
+                        if ceiling.per_second == 0:
+                            raise RuntimeError(f"the bare view answered no request ({ceiling})")
                         for name, load in (("target", got), ("reference", ceiling)):
                             if load.bad:
                                 warn(f"{figure}: {load.bad} failed requests to the {name}")
@@ -398,6 +401,8 @@ def section_signin(options: Options, durations: dict[str, float]) -> int:
             else:
                 got = signins_per_second(server.url, users, seconds)
                 ceiling = hashes_per_second(seconds, salt)
+            if ceiling == 0:
+                raise RuntimeError("no argon2 hash completed: raise --signin-duration")
             runs.append(Run(got / ceiling, f"{got:.2f}/{ceiling:.2f}"))
         table.row("sign-in on sqlite", runs, at_least(SIGNIN_TARGET))
     table.note("cells: ratio (sign-ins/s / argon2 hashes/s)")

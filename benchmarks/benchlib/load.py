@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from .servers import Connection
 
@@ -89,17 +90,27 @@ def _wrk(url: str, body: bytes, seconds: float, threads: int, connections: int) 
 
 
 def _python(url: str, body: bytes, seconds: float, threads: int, connections: int) -> LoadResult:
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    start_at = time.time() + 1.0  # every process has started by then
+    # fork: a spawned child would import the whole benchmark again, seconds under load.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    ready, results = context.Queue(), context.Queue()
+    go, start_at = context.Event(), context.Value("d", 0.0)
     per_process = max(1, connections // threads)
     processes = [
-        context.Process(target=_python_worker, args=(url, body, start_at, seconds, per_process, results))
+        context.Process(
+            target=_python_worker,
+            args=(url, body, seconds, per_process, ready, go, start_at, results),
+            daemon=True,
+        )
         for _ in range(threads)
     ]
     for process in processes:
         process.start()
     try:
+        for _ in processes:  # every connection is open before the clock starts
+            ready.get(timeout=120)
+        start_at.value = time.time() + 0.1
+        go.set()
         counts = [results.get(timeout=seconds + 60) for _ in processes]
     finally:
         for process in processes:
@@ -112,15 +123,17 @@ def _python(url: str, body: bytes, seconds: float, threads: int, connections: in
 
 
 def _python_worker(
-    url: str, body: bytes, start_at: float, seconds: float, connections: int,
-    results: multiprocessing.Queue,  # type: ignore[type-arg]
+    url: str, body: bytes, seconds: float, connections: int, ready: Any, go: Any, start_at: Any,
+    results: Any,
 ) -> None:
-    counts = [[0, 0] for _ in range(connections)]
+    pool = [Connection(url, timeout=10) for _ in range(connections)]
+    ready.put(True)
+    go.wait(timeout=120)
+    start, deadline = start_at.value, start_at.value + seconds
+    counts = [[0, 0] for _ in pool]
 
-    def loop(count: list[int]) -> None:
-        connection = Connection(url, timeout=10)
-        time.sleep(max(0.0, start_at - time.time()))
-        deadline = start_at + seconds
+    def loop(connection: Connection, count: list[int]) -> None:
+        time.sleep(max(0.0, start - time.time()))
         while time.time() < deadline:
             try:
                 status, answer = connection.post(body)
@@ -129,13 +142,13 @@ def _python_worker(
                 connection.close()
                 connection = Connection(url, timeout=10)
                 continue
-            if status == 200 and OK_MARK in answer and time.time() <= deadline:
-                count[0] += 1
-            elif status != 200 or OK_MARK not in answer:
+            if status != 200 or OK_MARK not in answer:
                 count[1] += 1
+            elif time.time() <= deadline:
+                count[0] += 1
         connection.close()
 
-    workers = [threading.Thread(target=loop, args=(count,)) for count in counts]
+    workers = [threading.Thread(target=loop, args=pair) for pair in zip(pool, counts)]
     for worker in workers:
         worker.start()
     for worker in workers:

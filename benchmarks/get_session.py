@@ -53,7 +53,7 @@ from argon2.low_level import Type, hash_secret_raw  # noqa: E402
 
 from benchlib import inprocess, servers  # noqa: E402
 from benchlib.backends import BACKENDS, Backend  # noqa: E402
-from benchlib.load import generator_name, run_load  # noqa: E402
+from benchlib.load import generator_name, interleaved_load, run_load  # noqa: E402
 from benchlib.report import Run, Table, Target, at_least, at_most, warn  # noqa: E402
 from faroe_flask import MemoryStorage, MemoryUserStore  # noqa: E402
 from faroe_flask.core.records import Session  # noqa: E402
@@ -64,6 +64,7 @@ SECTIONS = ("http", "inprocess", "signin")
 MEMORY_HTTP_TARGET = 0.85
 SIGNIN_TARGET = 0.9
 SIGNIN_CLIENTS = 2
+SLICE_SECONDS = 1.0  # an HTTP run alternates target and reference in slices this long
 PASSWORD = "bench-" + secrets.token_hex(10)  # not on the offline list of common passwords
 _USES_PER_USER = 4  # verify_signin_user_password allows 5 per user per minute
 
@@ -117,8 +118,9 @@ def section_http(options: Options, durations: dict[str, float]) -> int:
     if options.load_generator == "wrk" and generator != "wrk":
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     table = Table(
-        f"1. get_session over HTTP ({generator}, 2 threads, 16 connections, {seconds:g} s a run): "
-        "ratio of requests/s to the bare Flask view on waitress"
+        f"1. get_session over HTTP ({generator}, 2 threads, 16 connections, {seconds:g} s a run "
+        f"on each, in slices of {SLICE_SECONDS:g} s alternating with the reference): ratio of "
+        "requests/s to the bare Flask view on waitress"
     )
     if generator != "wrk":
         warn("the Python load generator runs, not wrk: it competes with the servers for the CPUs, "
@@ -138,11 +140,10 @@ def section_http(options: Options, durations: dict[str, float]) -> int:
                         run_load(url, body, 1, generator=generator)
                     runs = []
                     for number in range(options.repeats):
-                        order = [server.url, reference.url]
-                        if number % 2:
-                            order.reverse()
-                        result = {url: run_load(url, body, seconds, generator=generator) for url in order}
-                        got, ceiling = result[server.url], result[reference.url]
+                        got, ceiling = interleaved_load(
+                            server.url, reference.url, body, seconds, generator=generator,
+                            slices=round(seconds / SLICE_SECONDS), reverse=number % 2 == 1,
+                        )
                         if ceiling.per_second == 0:
                             raise RuntimeError(f"the bare view answered no request ({ceiling})")
                         for name, load in (("target", got), ("reference", ceiling)):
@@ -226,19 +227,22 @@ def section_inprocess(options: Options, durations: dict[str, float]) -> int:
                 ]
                 target = at_most(backend.inprocess_target)
                 for name, faroe_call, raw_call in figures:
-                    runs = []
+                    runs, cpu_runs = [], []
                     for number in range(options.repeats):
                         pair = [faroe_call, raw_call] if number % 2 == 0 else [raw_call, faroe_call]
                         measured = {id(op): inprocess.median_microseconds(op, budget) for op in pair}
                         faroe_us, raw_us = measured[id(faroe_call)], measured[id(raw_call)]
-                        runs.append(Run(faroe_us / raw_us, f"{faroe_us:.0f}/{raw_us:.0f} us"))
+                        runs.append(Run(faroe_us.wall / raw_us.wall, f"{faroe_us.wall:.0f}/{raw_us.wall:.0f} us"))
+                        cpu_runs.append(Run(faroe_us.cpu / raw_us.cpu, f"{faroe_us.cpu:.0f}/{raw_us.cpu:.0f} us"))
                     table.row(f"{backend.name}: {name}", runs, target)
+                    table.row("  same, thread CPU time", cpu_runs, None)
             finally:
                 raw.close()
                 _dispose(server)
     for backend in _skipped_backends(options):
         table.skip(backend.name, backend.skip_reason() or "")
-    table.note("cells: ratio (Faroe us / raw driver us)")
+    table.note("cells: ratio (Faroe us / raw driver us); the target applies to elapsed time; the "
+               "CPU rows leave out waiting (network, database server) and preemption")
     return table.failures
 
 
@@ -258,14 +262,14 @@ def _memory_inprocess(options: Options, budget: float) -> None:
         if not server.invoke("get_session", {"session_token": token}).ok:
             raise RuntimeError("get_session failed")
 
-    table = Table("2a. in-process on memory parts: median microseconds of one call (no reference)", "{:.1f}")
+    table = Table("2a. in-process on memory parts: median microseconds of one call, elapsed (thread CPU) (no reference)", "{:.1f}")
     for name, call in (
         ("memory: get_session", get_session),
         ("memory: storage update (CAS)", update),
         ("memory: get_user_by_email_address", lambda: user_store.get_user_by_email_address(email)),
     ):
-        runs = [Run(inprocess.median_microseconds(call, budget)) for _ in range(options.repeats)]
-        table.row(name, runs, None)
+        timings = [inprocess.median_microseconds(call, budget) for _ in range(options.repeats)]
+        table.row(name, [Run(t.wall, f"cpu {t.cpu:.1f}") for t in timings], None)
 
 
 def _dispose(server: object) -> None:

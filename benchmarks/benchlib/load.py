@@ -55,6 +55,30 @@ class LoadResult:
         return self.good / self.seconds if self.seconds > 0 else 0.0
 
 
+def interleaved_load(
+    target_url: str, reference_url: str, body: bytes, seconds: float, *, generator: str,
+    slices: int, reverse: bool = False,
+) -> tuple[LoadResult, LoadResult]:
+    """Load on the target and on the reference, ``seconds`` each, in ``slices`` alternating
+    slices (ABBA order, so that a slow drift of the machine's load hits both alike)."""
+    slices = max(1, slices)
+    piece = seconds / slices
+    totals = {target_url: [0, 0, 0.0], reference_url: [0, 0, 0.0]}
+    for number in range(slices):
+        pair = [target_url, reference_url]
+        if (number % 2 == 1) != reverse:
+            pair.reverse()
+        for url in pair:
+            result = run_load(url, body, piece, generator=generator)
+            total = totals[url]
+            total[0], total[1], total[2] = total[0] + result.good, total[1] + result.bad, total[2] + result.seconds
+    got, ceiling = (totals[url] for url in (target_url, reference_url))
+    return (
+        LoadResult(good=int(got[0]), bad=int(got[1]), seconds=got[2]),
+        LoadResult(good=int(ceiling[0]), bad=int(ceiling[1]), seconds=ceiling[2]),
+    )
+
+
 def generator_name(prefer_python: bool) -> str:
     return "python" if prefer_python or shutil.which("wrk") is None else "wrk"
 

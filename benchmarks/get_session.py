@@ -35,7 +35,6 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import platform
 import secrets
 import subprocess
@@ -54,7 +53,7 @@ from argon2.low_level import Type, hash_secret_raw  # noqa: E402
 from benchlib import inprocess, servers  # noqa: E402
 from benchlib.backends import BACKENDS, Backend  # noqa: E402
 from benchlib.load import generator_name, interleaved_load, run_load  # noqa: E402
-from benchlib.report import Run, Table, Target, at_least, at_most, warn  # noqa: E402
+from benchlib.report import Run, Table, at_least, at_most, load_average, warn  # noqa: E402
 from faroe_flask import MemoryStorage, MemoryUserStore  # noqa: E402
 from faroe_flask.core.records import Session  # noqa: E402
 from faroe_flask.passwords import USER_PASSWORD_ARGON2ID  # noqa: E402
@@ -445,10 +444,7 @@ def _describe_run(options: Options, durations: dict[str, float]) -> None:
     ).stdout.strip()
     print(f"faroe-flask get_session benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"commit: {commit or 'unknown'}")
-    print(
-        f"python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
-        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}"
-    )
+    print(f"python {platform.python_version()}, {load_average()}")
     print(
         f"repeats {options.repeats}; HTTP {durations['http']:g} s, sign-in {durations['signin']:g} s, "
         f"in-process about {durations['inprocess']:g} s per measurement",
@@ -506,7 +502,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a benchmark reports and stops
         print(f"\nERROR: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return 1
-    print(f"\n{failures} figure(s) below target; {time.monotonic() - started:.0f} s in all", flush=True)
+    print(
+        f"\n{failures} figure(s) below target; {time.monotonic() - started:.0f} s in all; "
+        f"{load_average()}",
+        flush=True,
+    )
     return 0
 
 

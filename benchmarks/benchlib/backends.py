@@ -159,7 +159,7 @@ def _raw_connection(url: URL) -> Any:
             dbname=url.database, autocommit=True,
         )
     if backend in ("mysql", "mariadb"):
-        import pymysql
+        import pymysql  # type: ignore[import-untyped]
 
         return pymysql.connect(
             host=url.host or "127.0.0.1", port=url.port or 3306, user=url.username or "root",

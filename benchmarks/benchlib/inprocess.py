@@ -45,8 +45,9 @@ def faroe_app(database_url: str | None, **parts: Any) -> tuple[Server, CodeCatch
     if database_url:
         app.config["FAROE_DATABASE_URL"] = database_url
     catcher = CodeCatcher()
-    Faroe(app, email_sender=catcher, register_blueprint=False, **parts)  # type: ignore[arg-type]
-    return app.extensions["faroe"].server, catcher  # type: ignore[no-any-return]
+    Faroe(app, email_sender=catcher, register_blueprint=False, **parts)
+    server: Server = app.extensions["faroe"].server
+    return server, catcher
 
 
 def invoke_ok(server: Server, action: str, arguments: dict[str, str]) -> dict[str, Any]:

@@ -116,7 +116,7 @@ def _wrk(url: str, body: bytes, seconds: float, threads: int, connections: int) 
 def _python(url: str, body: bytes, seconds: float, threads: int, connections: int) -> LoadResult:
     # fork: a spawned child would import the whole benchmark again, seconds under load.
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     ready, results = context.Queue(), context.Queue()
     go, start_at = context.Event(), context.Value("d", 0.0)
     per_process = max(1, connections // threads)

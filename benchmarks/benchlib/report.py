@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import statistics
 from collections.abc import Callable
 
@@ -35,7 +36,7 @@ class Table:
         self.cell_width = cell_width
         self.failures = 0
         self._header_for: int | None = None
-        print(f"\n== {title} ==", flush=True)
+        print(f"\n== {title} ==\n{load_average()}", flush=True)
 
     def _header(self, runs: int) -> None:
         if self._header_for == runs:
@@ -67,6 +68,12 @@ class Table:
 
 
 _FIGURE = 38
+
+
+def load_average() -> str:
+    """The machine's load now: the figures are only as good as the machine is quiet."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
 def warn(text: str) -> None:

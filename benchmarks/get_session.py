@@ -236,13 +236,17 @@ def section_inprocess(options: Options, durations: dict[str, float]) -> int:
                         cpu_runs.append(Run(faroe_us.cpu / raw_us.cpu, f"{faroe_us.cpu:.0f}/{raw_us.cpu:.0f} us"))
                     table.row(f"{backend.name}: {name}", runs, target)
                     table.row("  same, thread CPU time", cpu_runs, None)
+                    faroe_calls, raw_calls = (inprocess.function_calls(op) for op in (faroe_call, raw_call))
+                    table.row("  same, function calls", [Run(faroe_calls / raw_calls, f"{faroe_calls:.0f}/{raw_calls:.0f}")], None)
             finally:
                 raw.close()
                 _dispose(server)
     for backend in _skipped_backends(options):
         table.skip(backend.name, backend.skip_reason() or "")
     table.note("cells: ratio (Faroe us / raw driver us); the target applies to elapsed time; the "
-               "CPU rows leave out waiting (network, database server) and preemption")
+               "CPU rows leave out waiting (network, database server) and preemption; function "
+               "calls (Python and C, counted once, the same on a quiet or a loaded machine) show "
+               "the work per call")
     return table.failures
 
 
@@ -270,6 +274,7 @@ def _memory_inprocess(options: Options, budget: float) -> None:
     ):
         timings = [inprocess.median_microseconds(call, budget) for _ in range(options.repeats)]
         table.row(name, [Run(t.wall, f"cpu {t.cpu:.1f}") for t in timings], None)
+        table.note(f"  {inprocess.function_calls(call):.0f} function calls per call")
 
 
 def _dispose(server: object) -> None:

@@ -237,7 +237,10 @@ def section_inprocess(options: Options, durations: dict[str, float]) -> int:
                     table.row(f"{backend.name}: {name}", runs, target)
                     table.row("  same, thread CPU time", cpu_runs, None)
                     faroe_calls, raw_calls = (inprocess.function_calls(op) for op in (faroe_call, raw_call))
-                    table.row("  same, function calls", [Run(faroe_calls / raw_calls, f"{faroe_calls:.0f}/{raw_calls:.0f}")], None)
+                    table.note(
+                        f"  function calls per call: {faroe_calls:.0f} (Faroe) / {raw_calls:.0f} "
+                        f"(raw) = {faroe_calls / raw_calls:.2f}"
+                    )
             finally:
                 raw.close()
                 _dispose(server)
@@ -274,7 +277,7 @@ def _memory_inprocess(options: Options, budget: float) -> None:
     ):
         timings = [inprocess.median_microseconds(call, budget) for _ in range(options.repeats)]
         table.row(name, [Run(t.wall, f"cpu {t.cpu:.1f}") for t in timings], None)
-        table.note(f"  {inprocess.function_calls(call):.0f} function calls per call")
+        table.note(f"  function calls per call: {inprocess.function_calls(call):.0f}")
 
 
 def _dispose(server: object) -> None:

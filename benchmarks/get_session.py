@@ -25,7 +25,8 @@ target and reference, repeated R times; the median of the runs is compared with 
    Argon2id parameters (65536 KiB, t=3, p=1), create_signin + verify_signin_user_password +
    complete_signin, against raw argon2-cffi hashes per second in 2 threads (>= 0.9).
 
-The exit status is 0 when every section ran (whether or not the targets were met), 1 when a
+Backends are listed in benchmarks/benchlib/backends.py (``BACKENDS``); its docstring says how to
+add one (for example a Redis storage). The exit status is 0 when every section ran (whether or not the targets were met), 1 when a
 server failed to start or a measurement failed.
 """
 
@@ -107,7 +108,7 @@ def http_targets(options: Options) -> Iterator[tuple[str, float, StartServer]]:
     for backend in _sql_backends(options):
         def start(stack: contextlib.ExitStack, backend: Backend = backend) -> servers.ServerProcess:
             database = stack.enter_context(backend.provision())
-            return servers.start_example(database.url, f"example on {backend.name}")
+            return servers.start_example(database.settings, f"example on {backend.name}")
 
         yield f"example on {backend.name}", backend.http_target, start
 
@@ -185,7 +186,7 @@ def section_inprocess(options: Options, durations: dict[str, float]) -> int:
     for backend in _sql_backends(options):
         with backend.provision() as database:
             upgrade_database(database.url)
-            server, catcher = inprocess.faroe_app(database.url)
+            server, catcher = inprocess.faroe_app(database.settings)
             raw = backend.raw(database)
             try:
                 email, token = inprocess.signup(server, catcher, PASSWORD)
@@ -387,7 +388,7 @@ def section_signin(options: Options, durations: dict[str, float]) -> int:
         "{:.3f}",
     )
     sqlite = next(backend for backend in BACKENDS if backend.name == "sqlite")
-    with sqlite.provision() as database, servers.start_example(database.url, "example on sqlite") as server:
+    with sqlite.provision() as database, servers.start_example(database.settings, "example on sqlite") as server:
         salt = secrets.token_bytes(algorithm.salt_size)
         started = time.perf_counter()
         password_hash = algorithm.hash(PASSWORD, salt)

@@ -49,7 +49,7 @@ def session_on(backend_name: str) -> Iterator[tuple[Server, str]]:
         raise SystemExit(backend.skip_reason())
     with backend.provision() as database:
         upgrade_database(database.url)
-        server, catcher = inprocess.faroe_app(database.url)
+        server, catcher = inprocess.faroe_app(database.settings)
         try:
             yield server, inprocess.signup(server, catcher, password)[1]
         finally:

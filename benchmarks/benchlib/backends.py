@@ -2,9 +2,15 @@
 
 A backend knows how to provision a fresh, empty database (and drop it afterwards) and how to open
 a raw DBAPI connection to it (autocommit, kept open) that runs the statements the Faroe SQL stores
-run, with nothing in between. To measure another backend (for example a Redis storage), add a
-``Backend`` to ``BACKENDS`` (or a subclass whose ``provision`` yields a ``Database`` and whose
-``raw`` returns an object with the ``RawReads`` methods).
+run, with nothing in between. Each backend gets a row in every section: get_session over HTTP
+(the example, started with ``Database.settings`` as its environment), in-process (the extension
+built from the same settings as ``app.config``, against ``raw``).
+
+To measure another backend, for example a Redis storage with SQL users, append to ``BACKENDS`` a
+subclass of ``Backend`` whose ``provision`` yields a ``Database`` whose ``settings`` configure the
+example and the extension for it (say ``{"FAROE_DATABASE_URL": ..., "FAROE_REDIS_URL": ...}``,
+once the example reads them) and whose ``raw`` returns an object with the ``RawReads`` methods
+(for instance a redis-py ``GET`` for ``session_entry`` and the SQL ``SELECT`` for the users).
 """
 
 from __future__ import annotations
@@ -29,9 +35,15 @@ _USER_FIELDS = [name for name in USER_COLUMNS if name != "created_at"]  # what S
 
 @dataclasses.dataclass(frozen=True)
 class Database:
-    """A fresh database: the URL to give the example (FAROE_DATABASE_URL) and in-process parts."""
+    """A fresh database, and the settings that point the example and the extension at it."""
 
     url: str
+    extra_settings: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """Environment of the example and ``app.config`` of the in-process extension."""
+        return {"FAROE_DATABASE_URL": self.url, **dict(self.extra_settings)}
 
 
 class RawReads(Protocol):

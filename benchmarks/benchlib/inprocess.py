@@ -39,12 +39,11 @@ class CodeCatcher:
         raise AttributeError(name)
 
 
-def faroe_app(database_url: str | None, **parts: Any) -> tuple[Server, CodeCatcher]:
-    """The extension's server on ``database_url`` (or on the ``parts`` passed in)."""
+def faroe_app(settings: dict[str, str] | None, **parts: Any) -> tuple[Server, CodeCatcher]:
+    """The extension's server configured by ``settings`` (or on the ``parts`` passed in)."""
     app = Flask("faroe_bench_inprocess")
     app.config.update(FAROE_PASSWORD_STRENGTH_CHECK="offline", FAROE_EMAIL_SENDER="console")
-    if database_url:
-        app.config["FAROE_DATABASE_URL"] = database_url
+    app.config.update(settings or {})
     catcher = CodeCatcher()
     Faroe(app, email_sender=catcher, register_blueprint=False, **parts)
     server: Server = app.extensions["faroe"].server

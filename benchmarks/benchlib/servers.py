@@ -13,9 +13,11 @@ import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -46,6 +48,14 @@ def _kill_all() -> None:
 
 
 atexit.register(_kill_all)
+
+
+def _exit_on_sigterm(_signal: int, _frame: object) -> None:
+    raise SystemExit(143)  # runs the finally blocks and atexit: no server is left behind
+
+
+if threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
 
 class ServerProcess:
@@ -112,9 +122,9 @@ class ServerProcess:
         self.stop()
 
 
-def start_example(database_url: str, name: str) -> ServerProcess:
+def start_example(settings: dict[str, str], name: str) -> ServerProcess:
     """``examples/app.py`` as it is, configured by its environment variables only."""
-    environment = {"FAROE_DATABASE_URL": database_url, "FAROE_PASSWORD_STRENGTH_CHECK": "offline"}
+    environment = {**settings, "FAROE_PASSWORD_STRENGTH_CHECK": "offline"}
     return ServerProcess(name, [sys.executable, str(EXAMPLE)], environment)
 
 

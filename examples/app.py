@@ -2,7 +2,7 @@
 ``/account/``, a home page at ``/``, a protected page at ``/private`` and the JSON endpoint at
 ``POST /faroe``.
 
-    pip install -e . && python examples/app.py        # then open http://127.0.0.1:8080/
+    pip install -e ".[pages]" && python examples/app.py        # then open http://127.0.0.1:8080/
 
 Configured only by environment variables:
 

@@ -145,7 +145,7 @@ class Backend:
         finally:
             admin.close()
 
-    def raw(self, database: Database) -> DBAPIReads:
+    def raw(self, database: Database) -> RawReads:
         url = make_url(database.url)
         backend = url.get_backend_name()
         connection = _raw_connection(url)
@@ -185,8 +185,75 @@ def _sqlite_timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+class RedisReads:
+    """``RawReads`` for Redis storage: redis-py's own ``GET`` and the storage's compare-and-swap
+    script through ``Script``, and the users' SELECTs on the raw SQLite connection."""
+
+    def __init__(self, client: Any, users: DBAPIReads) -> None:
+        from faroe_flask.redis import _UPDATE_SCRIPT  # the same script, run by redis-py itself
+
+        self._client = client
+        self._users = users
+        self._swap = client.register_script(_UPDATE_SCRIPT)
+
+    def session_entry(self, key: str) -> tuple[bytes, int]:
+        entry = self._client.get(key)
+        if entry is None:
+            raise LookupError("no entry")
+        return bytes(entry[4:]), int.from_bytes(entry[:4], "big", signed=True)
+
+    def user_by_id(self, user_id: str) -> tuple[Any, ...]:
+        return self._users.user_by_id(user_id)
+
+    def user_by_email_address(self, email_address: str) -> tuple[Any, ...]:
+        return self._users.user_by_email_address(email_address)
+
+    def compare_and_swap(self, key: str, value: bytes, expires_at: datetime, counter: int) -> int:
+        entry = (counter + 1).to_bytes(4, "big", signed=True) + value
+        expected = counter.to_bytes(4, "big", signed=True)
+        return int(self._swap(keys=[key], args=[expected, entry, 86_400_000]))
+
+    def close(self) -> None:
+        self._client.close()
+        self._users.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class RedisBackend(Backend):
+    """Storage on Redis (``FAROE_STORAGE_URL``, its own random key prefix), users on SQLite."""
+
+    def server_url(self) -> str | None:
+        return os.environ.get(self.url_variable or "")
+
+    @contextlib.contextmanager
+    def provision(self) -> Iterator[Database]:
+        import redis
+
+        url = self.server_url() or ""
+        prefix = f"faroe-bench-{secrets.token_hex(5)}:"
+        with tempfile.TemporaryDirectory(prefix="faroe-bench-redis-") as directory:
+            try:
+                yield Database(
+                    f"sqlite:///{Path(directory) / 'users.sqlite3'}",
+                    (("FAROE_STORAGE_URL", url), ("FAROE_STORAGE_KEY_PREFIX", prefix)),
+                )
+            finally:
+                client = redis.Redis.from_url(url)
+                for pattern in (f"{prefix}*", "bench.*"):  # the engine's keys, the update figures'
+                    for key in client.scan_iter(match=pattern, count=500):
+                        client.delete(key)
+                client.close()
+
+    def raw(self, database: Database) -> RawReads:
+        import redis
+
+        users = DBAPIReads(_raw_connection(make_url(database.url)), "qmark", '"', _sqlite_timestamp)
+        return RedisReads(redis.Redis.from_url(self.server_url() or ""), users)
+
+
 BACKENDS: list[Backend] = [
     Backend("sqlite", None, http_target=0.7, inprocess_target=5.0),
     Backend("postgresql", "FAROE_TEST_POSTGRESQL_URL", http_target=0.5, inprocess_target=1.5),
     Backend("mariadb", "FAROE_TEST_MYSQL_URL", http_target=0.5, inprocess_target=1.5),
+    RedisBackend("redis", "FAROE_TEST_REDIS_URL", http_target=0.5, inprocess_target=1.5),
 ]

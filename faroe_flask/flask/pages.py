@@ -27,9 +27,17 @@ from flask.sansio.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
 from .config import ConfigError
-from .pages_account import register_account_pages
-from .pages_auth import register_auth_pages
-from .pages_support import csrf_is_valid, csrf_token, render_page
+
+try:
+    from .pages_account import register_account_pages
+    from .pages_auth import register_auth_pages
+    from .pages_support import csrf_is_valid, csrf_token, render_page
+except ModuleNotFoundError as missing:  # pragma: no cover - the extra is installed in tests
+    if missing.name != "flask_wtf":
+        raise
+    raise ImportError(
+        "the Faroe account pages need Flask-WTF: pip install 'faroe-flask[pages]'"
+    ) from None
 from .views import current_user
 
 __all__ = ["create_pages_blueprint", "PAGES_DEFAULTS"]

@@ -228,7 +228,7 @@ class SignedIn:
 def _run(app: Flask | None, action: str, **arguments: str) -> dict[str, Any]:
     state = _faroe_state(app)
     result: ActionResult = state.invoke(action, arguments)
-    if not result.ok or result.values is None:
+    if not result.ok:
         raise AssertionError(f"{action} failed with {result.error_code}")
     return result.values
 

@@ -62,6 +62,12 @@ class FaroeState:
     database_url: str | None = None
     views: ViewSettings = dataclasses.field(default_factory=ViewSettings)
     metrics: FaroeMetrics | None = None
+    #: SHA-256 of ``FAROE_ENDPOINT_SECRET``, worked out once (``None``: no secret).
+    secret_digest: bytes | None = dataclasses.field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        secret = self.endpoint.endpoint_secret
+        self.secret_digest = secret_digest(secret) if secret else None
 
     @property
     def storage(self) -> Storage:
@@ -83,10 +89,9 @@ class FaroeState:
             except Exception:  # noqa: BLE001 - fail closed; the traceback holds no request data
                 _logger.exception("the Faroe authenticate callable raised; answering 401")
                 return False
-        secret = self.endpoint.endpoint_secret
-        if not secret:
+        if self.secret_digest is None:
             return True
-        return bearer_matches(request.headers.get("Authorization"), secret_digest(secret))
+        return bearer_matches(request.headers.get("Authorization"), self.secret_digest)
 
     def invoke(self, action: str, arguments: Mapping[str, str]) -> ActionResult:
         """Run an action in-process (no HTTP, no allowlist/blocklist, no authentication)."""

@@ -78,7 +78,6 @@ def email() -> ResponseReturnValue:
     )
     if not result.ok:
         return _session_ended(result) or show_error("email", "email", result, new_email_address=new_email_address)
-    assert result.values is not None
     remember(email_token=result.values["user_email_address_update_token"], email_new=new_email_address)
     return redirect(url_for(".email_verify"))
 

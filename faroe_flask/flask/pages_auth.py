@@ -82,7 +82,6 @@ def signup() -> ResponseReturnValue:
     result = invoke("create_signup", email_address=email_address)
     if not result.ok:
         return show_error("signup", "signup", result, email_address=email_address, next=next_target)
-    assert result.values is not None
     remember(signup_token=result.values["signup_token"], signup_email=email_address, next=next_target)
     return redirect(url_for(".signup_verify"))
 
@@ -191,7 +190,6 @@ def reset() -> ResponseReturnValue:
     result = invoke("create_user_password_reset", user_email_address=email_address)
     if not result.ok:
         return show_error("reset", "reset", result, email_address=email_address)
-    assert result.values is not None
     remember(reset_token=result.values["user_password_reset_token"], reset_email=email_address)
     return redirect(url_for(".reset_verify"))
 

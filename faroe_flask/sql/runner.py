@@ -30,6 +30,7 @@ Every method of ``SQLStorage`` and ``SQLUserStore`` goes through this one mechan
 
 from __future__ import annotations
 
+import copy
 import os
 import random
 import select
@@ -86,6 +87,11 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement, engine: Engine) -> None:
         dialect = engine.dialect
+        if dialect.paramstyle == "pyformat":
+            # psycopg and PyMySQL also take positional ``%s`` parameters: a tuple binds with less
+            # work than a dict of names (and psycopg converts names to positions on every call).
+            dialect = copy.copy(dialect)
+            dialect.paramstyle, dialect.positional = "format", True
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise ValueError("statements with post-compile parameters cannot be prepared")
@@ -144,17 +150,33 @@ class Transaction:
 
 
 class _Connection:
-    """A driver connection the runner owns, with the socket used to check it is still open."""
+    """A driver connection the runner owns, and the socket used to check it is still open.
 
-    __slots__ = ("dbapi", "fairy", "fileno")
+    A network driver (psycopg, PyMySQL) reads each result whole, so one cursor serves every call.
+    SQLite steps through a result in place, and an unfinished statement would hold a read
+    transaction open (a stale snapshot, and no checkpoint): there each call gets a new cursor and
+    closes it.
+    """
+
+    __slots__ = ("dbapi", "fairy", "fileno", "_kept")
 
     def __init__(self, fairy: Any, fileno: int | None) -> None:
         self.fairy = fairy
         self.dbapi = fairy.dbapi_connection
         self.fileno = fileno
+        self._kept = self.dbapi.cursor() if fileno is not None else None
+
+    def cursor(self) -> Any:
+        return self._kept if self._kept is not None else self.dbapi.cursor()
+
+    def done(self, cursor: Any) -> None:
+        if cursor is not self._kept:
+            cursor.close()
 
     def close(self) -> None:
         try:
+            if self._kept is not None:
+                self._kept.close()
             self.fairy.close()  # detached: really closes the driver connection
         except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is gone
             pass
@@ -203,10 +225,10 @@ class Runner:
         for attempt in (1, 2):
             connection = self._acquire()
             try:
-                cursor = connection.dbapi.cursor()
+                cursor = connection.cursor()
                 cursor.execute(prepared.sql, params)
                 row = cursor.fetchone()
-                cursor.close()
+                connection.done(cursor)
             except BaseException as exc:
                 broken = self._after_failure(connection, exc)
                 if not isinstance(exc, self._error):
@@ -237,7 +259,7 @@ class Runner:
             connection = self._acquire()
             begun = False
             try:
-                cursor = connection.dbapi.cursor()
+                cursor = connection.cursor()
                 if not single_statement:
                     cursor.execute(self._begin_write if write else "BEGIN")
                     begun = True
@@ -245,7 +267,7 @@ class Runner:
                 if begun:
                     cursor.execute("COMMIT")
                     begun = False
-                cursor.close()
+                connection.done(cursor)
             except BaseException as exc:
                 broken = self._after_failure(connection, exc, rollback=begun)
                 if not isinstance(exc, self._error):
@@ -346,9 +368,9 @@ class Runner:
         )
         if not broken and rollback:
             try:
-                cursor = connection.dbapi.cursor()
+                cursor = connection.cursor()
                 cursor.execute("ROLLBACK")
-                cursor.close()
+                connection.done(cursor)
             except Exception:  # noqa: BLE001 - a connection that cannot roll back is discarded
                 broken = True
         if broken:

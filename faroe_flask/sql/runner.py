@@ -30,6 +30,7 @@ Every method of ``SQLStorage`` and ``SQLUserStore`` goes through this one mechan
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import random
@@ -170,8 +171,10 @@ class _Connection:
         return self._kept if self._kept is not None else self.dbapi.cursor()
 
     def done(self, cursor: Any) -> None:
-        if cursor is not self._kept:
-            cursor.close()
+        """Finish with a cursor of ``cursor()``: a per-call one is closed (its errors do not matter)."""
+        if cursor is not None and cursor is not self._kept:
+            with contextlib.suppress(Exception):
+                cursor.close()
 
     def close(self) -> None:
         try:
@@ -224,12 +227,14 @@ class Runner:
         params = prepared.bind(values)
         for attempt in (1, 2):
             connection = self._acquire()
+            cursor = None
             try:
                 cursor = connection.cursor()
                 cursor.execute(prepared.sql, params)
                 row = cursor.fetchone()
                 connection.done(cursor)
             except BaseException as exc:
+                connection.done(cursor)
                 broken = self._after_failure(connection, exc)
                 if not isinstance(exc, self._error):
                     raise
@@ -258,6 +263,7 @@ class Runner:
         for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
             connection = self._acquire()
             begun = False
+            cursor = None
             try:
                 cursor = connection.cursor()
                 if not single_statement:
@@ -269,6 +275,7 @@ class Runner:
                     begun = False
                 connection.done(cursor)
             except BaseException as exc:
+                connection.done(cursor)
                 broken = self._after_failure(connection, exc, rollback=begun)
                 if not isinstance(exc, self._error):
                     raise

@@ -34,7 +34,7 @@ unchanged::
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from blinker import Namespace, Signal
@@ -44,7 +44,7 @@ from ..core.credentials import parse_token
 from ..core.envelope import ActionResult, ActionSuccess
 from ..core.interfaces import StorageEntryNotFoundError
 from ..core.records import Session
-from ..core.server import Server
+from ..core.server import RunAction, Server
 
 __all__ = [
     "faroe_signals",
@@ -84,13 +84,10 @@ SIGNAL_FOR_ACTION: Mapping[str, Signal] = {
     "complete_user_deletion": user_deleted,
 }
 
-Run = Callable[[str, dict[str, str]], ActionResult]
-
-
 def install(app: Flask, server: Server) -> None:
     """Called by ``Faroe.init_app``: send the signals for every action ``server`` runs."""
 
-    def observe(action: str, arguments: dict[str, str], run: Run) -> ActionResult:
+    def observe(action: str, arguments: dict[str, str], run: RunAction) -> ActionResult:
         signal = SIGNAL_FOR_ACTION.get(action)
         if signal is None or not signal.receivers:
             return run(action, arguments)

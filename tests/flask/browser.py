@@ -131,12 +131,25 @@ class Browser:
 
     def _navigate(self, element: Any) -> None:
         """Click, then wait until the old page is gone (the next page may have the same title)."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
         page = self.driver.find_element(self._by().TAG_NAME, "html")
         element.click()
-        WebDriverWait(self.driver, TIMEOUT).until(expected_conditions.staleness_of(page))
+
+        def old_page_gone(_driver: Any) -> bool:
+            try:
+                page.is_enabled()
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as exc:
+                # Mid-navigation chromedriver may report the old node this way instead of stale.
+                if "does not belong to the document" in str(exc.msg):
+                    return True
+                raise
+            return False
+
+        WebDriverWait(self.driver, TIMEOUT).until(old_page_gone)
 
     def notices(self) -> list[str]:
         return [str(item.text) for item in self.driver.find_elements(self._by().CSS_SELECTOR, ".notice")]

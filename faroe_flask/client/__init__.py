@@ -1,4 +1,4 @@
-"""A Python client for Faroe action invocation endpoints (ours or the Go reference).
+"""A Python client for Faroe action invocation endpoints (ours or the Go reference)::
 
     from faroe_flask.client import Client, HTTPTransport
 

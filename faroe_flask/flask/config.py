@@ -1,7 +1,9 @@
-"""The ``FAROE_*`` configuration keys: their defaults and how they are read.
+"""The ``FAROE_*`` configuration keys: their definitions, defaults and how they are read.
 
-``DEFAULTS`` is the one list of keys; ``Faroe.init_app`` puts each into ``app.config`` with
-``setdefault``. ``EndpointSettings.from_config`` and the ``*_from_config`` helpers turn the raw
+``SETTINGS`` is the one list of keys (name, default, type and meaning: ``Setting``); the
+configuration reference of the documentation is rendered from it. ``DEFAULTS`` (the extension's
+keys) and ``PAGES_DEFAULTS`` (the account pages') are derived from it; ``Faroe.init_app`` puts
+each of ``DEFAULTS`` into ``app.config`` with ``setdefault``. ``EndpointSettings.from_config`` and the ``*_from_config`` helpers turn the raw
 values (which may come from environment variables as strings) into typed objects and raise
 ``ConfigError`` with the key's name when a value is unusable.
 """
@@ -12,6 +14,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 
 from ..core.action_names import require_known_action_names
@@ -27,7 +30,11 @@ from ..passwords import (
 
 __all__ = [
     "ConfigError",
+    "Setting",
+    "group",
+    "SETTINGS",
     "DEFAULTS",
+    "PAGES_DEFAULTS",
     "STRENGTH_CHECK_MODES",
     "EMAIL_SENDERS",
     "EndpointSettings",
@@ -60,82 +67,252 @@ SAMESITE_VALUES = ("Lax", "Strict", "None")
 
 _SESSION_DEFAULTS = SessionConfig()
 
-DEFAULTS: Mapping[str, Any] = {
-    # Where Faroe keeps its records and reads users (when storage/user_store are not passed in).
-    "FAROE_DATABASE_URL": None,
-    "FAROE_STORAGE_URL": None,
-    "FAROE_STORAGE_KEY_PREFIX": "",
-    "FAROE_STORAGE_TABLE": "faroe_storage",
-    "FAROE_USERS_TABLE": "faroe_users",  # "" or None: the application brings its own users table
-    "FAROE_ALEMBIC_CONFIG": None,  # the application's alembic.ini, for `flask faroe db`
-    # Redis storage (used when FAROE_STORAGE_URL is a Redis URL).
-    "FAROE_REDIS_MAX_CONNECTIONS": 32,
-    "FAROE_REDIS_SOCKET_TIMEOUT": 5.0,
-    "FAROE_REDIS_SOCKET_CONNECT_TIMEOUT": 5.0,
-    # The endpoint.
-    "FAROE_URL_PREFIX": "/faroe",
-    "FAROE_ENDPOINT_SECRET": None,
-    "FAROE_ACTION_ALLOWLIST": None,
-    "FAROE_ACTION_BLOCKLIST": (),
-    "FAROE_CORS_ALLOWED_ORIGINS": "*",
-    "FAROE_CORS_ALLOWED_HEADERS": "Content-Type",
-    "FAROE_MAX_REQUEST_BYTES": 64 * 1024,
-    # Password hashing.
-    "FAROE_USER_PASSWORD_ARGON2_MEMORY_COST": USER_PASSWORD_ARGON2ID.memory_cost,
-    "FAROE_USER_PASSWORD_ARGON2_TIME_COST": USER_PASSWORD_ARGON2ID.time_cost,
-    "FAROE_USER_PASSWORD_ARGON2_PARALLELISM": USER_PASSWORD_ARGON2ID.parallelism,
-    "FAROE_TEMPORARY_PASSWORD_ARGON2_MEMORY_COST": TEMPORARY_PASSWORD_ARGON2ID.memory_cost,
-    "FAROE_TEMPORARY_PASSWORD_ARGON2_TIME_COST": TEMPORARY_PASSWORD_ARGON2ID.time_cost,
-    "FAROE_TEMPORARY_PASSWORD_ARGON2_PARALLELISM": TEMPORARY_PASSWORD_ARGON2ID.parallelism,
-    "FAROE_MAX_CONCURRENT_PASSWORD_HASHING": None,
-    "FAROE_LEGACY_PASSWORD_HASHES": ("werkzeug", "none"),
-    # Sessions, in seconds (or timedelta).
-    "FAROE_SESSION_INACTIVITY_TIMEOUT": int(_SESSION_DEFAULTS.inactivity_timeout.total_seconds()),
-    "FAROE_SESSION_ACTIVITY_CHECK_INTERVAL": int(
-        _SESSION_DEFAULTS.activity_check_interval.total_seconds()
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One ``FAROE_*`` configuration key: the single definition that the extension reads (its
+    ``default`` goes into ``app.config`` with ``setdefault``) and that the documentation renders.
+
+    ``type`` and ``meaning`` are reStructuredText for the configuration reference (``meaning``:
+    one or a few sentences, ``type``: what the key accepts, e.g. ``"int"``, ``"str | None"``,
+    ``"seconds"``). ``default_text`` replaces the shown default when ``repr(default)`` would not
+    say what it means. ``scope`` is ``"extension"`` (set by ``Faroe.init_app``) or ``"pages"``
+    (set when the account pages blueprint is registered). ``group`` is the reference's section,
+    given by ``group(...)``.
+    """
+
+    name: str
+    default: Any
+    type: str
+    meaning: str
+    default_text: str | None = None
+    scope: str = "extension"
+    group: str = ""
+
+
+def group(title: str, *settings: Setting) -> tuple[Setting, ...]:
+    """``settings`` under the heading ``title`` of the configuration reference."""
+    return tuple(dataclasses.replace(setting, group=title) for setting in settings)
+
+
+#: Every ``FAROE_*`` key, grouped as the configuration reference shows them. ``DEFAULTS`` and
+#: ``PAGES_DEFAULTS`` are derived from it; ``docs/_ext/faroe_docs.py`` renders it.
+SETTINGS: tuple[Setting, ...] = (
+    *group(
+        "Storage and users",
+        Setting("FAROE_DATABASE_URL", None, "str | None",
+                "SQLAlchemy URL for ``SQLUserStore`` and (unless ``FAROE_STORAGE_URL`` is set) "
+                "``SQLStorage``, when they are not passed in, and for ``flask faroe db``."),
+        Setting("FAROE_STORAGE_URL", None, "str | None",
+                "A ``redis://``, ``rediss://`` (TLS) or ``unix://`` URL: the storage on Redis "
+                "(``RedisStorage``, needs the ``redis`` extra), the users still on "
+                "``FAROE_DATABASE_URL``. Unset or ``\"\"``: the storage beside the users."),
+        Setting("FAROE_STORAGE_KEY_PREFIX", "", "str",
+                "A namespace put in front of every storage key, on any storage; set one when the "
+                "Redis or the table is shared."),
+        Setting("FAROE_STORAGE_TABLE", "faroe_storage", "str",
+                "The storage table of ``SQLStorage`` and of ``flask faroe db``."),
+        Setting("FAROE_USERS_TABLE", "faroe_users", "str | None",
+                "The users table of ``SQLUserStore`` and of ``flask faroe db``. ``\"\"`` (or "
+                "``None``): the application brings its own users table (pass ``user_store=``) "
+                "and ``db upgrade`` creates only the storage table."),
+        Setting("FAROE_ALEMBIC_CONFIG", None, "path | None",
+                "The path of the application's ``alembic.ini``: ``flask faroe db`` then runs the "
+                "application's Alembic (Faroe's branch, its version table) instead of Faroe's own."),
     ),
-    "FAROE_SESSION_EXPIRATION": 0,
-    "FAROE_SESSION_USER_CACHE_EXPIRATION": int(
-        _SESSION_DEFAULTS.user_cache_expiration.total_seconds()
+    *group(
+        "Redis storage",
+        Setting("FAROE_REDIS_MAX_CONNECTIONS", 32, "int",
+                "Redis connections per process at most; a call that finds them all busy waits up "
+                "to ``FAROE_REDIS_SOCKET_TIMEOUT``."),
+        Setting("FAROE_REDIS_SOCKET_TIMEOUT", 5.0, "seconds",
+                "How long a Redis command (or the wait for a free connection) may take before the "
+                "action answers ``internal_error``."),
+        Setting("FAROE_REDIS_SOCKET_CONNECT_TIMEOUT", 5.0, "seconds",
+                "How long opening a Redis connection may take."),
     ),
-    "FAROE_END_OTHER_SESSIONS_ON_PASSWORD_CHANGE": False,
-    # New passwords.
-    "FAROE_PASSWORD_STRENGTH_CHECK": "pwned",
-    "FAROE_PWNED_PASSWORDS_URL": "https://api.pwnedpasswords.com",
-    "FAROE_PWNED_PASSWORDS_TIMEOUT": 10.0,
-    # Email.
-    "FAROE_EMAIL_SENDER": "flask-mail",
-    "FAROE_EMAIL_SUBJECTS": {},
-    "FAROE_SMTP_TIMEOUT": 10.0,
-    "FAROE_SMTP_DEADLINE": 15.0,
-    # Sessions in the application's own views (faroe_flask.flask.views).
-    "FAROE_SESSION_COOKIE_NAME": "faroe_session",
-    "FAROE_SESSION_COOKIE_SECURE": True,
-    "FAROE_SESSION_COOKIE_HTTPONLY": True,
-    "FAROE_SESSION_COOKIE_SAMESITE": "Lax",
-    "FAROE_SESSION_COOKIE_PATH": "/",
-    "FAROE_SESSION_COOKIE_DOMAIN": None,
-    "FAROE_SESSION_COOKIE_REFRESH_EACH_REQUEST": True,
-    "FAROE_SESSION_ACCEPT_BEARER": True,
-    "FAROE_LOGIN_VIEW": None,
-    "FAROE_FRESH_SESSION_MAX_AGE": 600,
-    # Bounded waits on the database (seconds; None: the database's own default).
-    "FAROE_DATABASE_STATEMENT_TIMEOUT": 5.0,
-    "FAROE_DATABASE_CONNECT_TIMEOUT": 5.0,
-    # Serving with waitress (``serve(app)``, ``flask faroe serve``).
-    "FAROE_SERVE_LISTEN": "127.0.0.1:8080",
-    "FAROE_SERVE_THREADS": 8,
-    "FAROE_SERVE_CONNECTION_LIMIT": 1000,
-    "FAROE_SERVE_CHANNEL_TIMEOUT": 30,
-    "FAROE_SERVE_RECEIVE_TIMEOUT": 30,
-    "FAROE_SERVE_TRUSTED_PROXY": None,
-    "FAROE_SERVE_TRUSTED_PROXY_COUNT": None,
-    "FAROE_SERVE_TRUSTED_PROXY_HEADERS": (),
-    "FAROE_SERVE_CLEAR_UNTRUSTED_PROXY_HEADERS": True,
-    # Operations: off unless a path is set.
-    "FAROE_HEALTH_PATH": None,
-    "FAROE_METRICS_PATH": None,
-}
+    *group(
+        "The endpoint",
+        Setting("FAROE_URL_PREFIX", "/faroe", "str",
+                "The endpoint's path (``\"\"`` means ``/``)."),
+        Setting("FAROE_ENDPOINT_SECRET", None, "str | None",
+                "Require ``Authorization: Bearer <secret>``, compared in constant time; 401 "
+                "otherwise. Neither this nor ``authenticate=``: one warning at start-up says the "
+                "endpoint is open."),
+        Setting("FAROE_ACTION_ALLOWLIST", None, "list of str | comma-separated str | None",
+                "Only these actions; the others answer 400. An unknown name is a ``ConfigError`` "
+                "at ``init_app``."),
+        Setting("FAROE_ACTION_BLOCKLIST", (), "list of str | comma-separated str",
+                "These actions answer 400. Set this or the allowlist, not both; an unknown name is "
+                "a ``ConfigError`` at ``init_app``.", default_text="``()``"),
+        Setting("FAROE_CORS_ALLOWED_ORIGINS", "*", "str | list of str | None",
+                "``*``, a list of origins (a listed origin is echoed, with ``Vary: Origin``), or "
+                "``None`` for no CORS headers."),
+        Setting("FAROE_CORS_ALLOWED_HEADERS", "Content-Type", "str | list of str",
+                "The ``Access-Control-Allow-Headers`` value."),
+        Setting("FAROE_MAX_REQUEST_BYTES", 64 * 1024, "int",
+                "Larger request bodies answer 413."),
+    ),
+    *group(
+        "Password hashing",
+        Setting("FAROE_USER_PASSWORD_ARGON2_MEMORY_COST", USER_PASSWORD_ARGON2ID.memory_cost, "int",
+                "Argon2id memory cost (KiB) for new user passwords. The recommended preset and its "
+                "``argon2id.3.65536.1.32`` alias still verify older hashes."),
+        Setting("FAROE_USER_PASSWORD_ARGON2_TIME_COST", USER_PASSWORD_ARGON2ID.time_cost, "int",
+                "Argon2id time cost (passes) for new user passwords."),
+        Setting("FAROE_USER_PASSWORD_ARGON2_PARALLELISM", USER_PASSWORD_ARGON2ID.parallelism, "int",
+                "Argon2id parallelism (lanes) for new user passwords."),
+        Setting("FAROE_TEMPORARY_PASSWORD_ARGON2_MEMORY_COST", TEMPORARY_PASSWORD_ARGON2ID.memory_cost,
+                "int", "Argon2id memory cost (KiB) for temporary passwords."),
+        Setting("FAROE_TEMPORARY_PASSWORD_ARGON2_TIME_COST", TEMPORARY_PASSWORD_ARGON2ID.time_cost,
+                "int", "Argon2id time cost (passes) for temporary passwords."),
+        Setting("FAROE_TEMPORARY_PASSWORD_ARGON2_PARALLELISM", TEMPORARY_PASSWORD_ARGON2ID.parallelism,
+                "int", "Argon2id parallelism (lanes) for temporary passwords."),
+        Setting("FAROE_MAX_CONCURRENT_PASSWORD_HASHING", None, "int | None",
+                "How many hashes may run at once in one process.",
+                default_text="``None`` (the number of CPUs)"),
+        Setting("FAROE_LEGACY_PASSWORD_HASHES", ("werkzeug", "none"),
+                "list of str or algorithms | comma-separated str",
+                "Verify-only algorithms tried after Argon2id, for hashes stored before Faroe: "
+                "``werkzeug`` (Werkzeug's default scrypt and pbkdf2:sha256 parameters), ids such "
+                "as ``werkzeug.scrypt.16384.8.1``, ``none`` (users without a password), or "
+                "algorithm objects; ``\"\"`` for none (see :doc:`existing-users`)."),
+    ),
+    *group(
+        "Sessions",
+        Setting("FAROE_SESSION_INACTIVITY_TIMEOUT",
+                int(_SESSION_DEFAULTS.inactivity_timeout.total_seconds()), "seconds",
+                "A session ends when unused this long.", default_text="``2592000`` (30 days)"),
+        Setting("FAROE_SESSION_ACTIVITY_CHECK_INTERVAL",
+                int(_SESSION_DEFAULTS.activity_check_interval.total_seconds()), "seconds",
+                "The shortest gap between two writes of a session's last-use time."),
+        Setting("FAROE_SESSION_EXPIRATION", 0, "seconds",
+                "The absolute lifetime of a session; ``0``: none.", default_text="``0`` (off)"),
+        Setting("FAROE_SESSION_USER_CACHE_EXPIRATION",
+                int(_SESSION_DEFAULTS.user_cache_expiration.total_seconds()), "seconds",
+                "How long a user check is trusted by plain session validation; ``0``: the user is "
+                "checked on every validation.", default_text="``0`` (off)"),
+        Setting("FAROE_END_OTHER_SESSIONS_ON_PASSWORD_CHANGE", False, "bool",
+                "Opt-in: a password update or reset ends the user's other sessions."),
+    ),
+    *group(
+        "New passwords",
+        Setting("FAROE_PASSWORD_STRENGTH_CHECK", "pwned", "str",
+                "``pwned`` (the Pwned Passwords range API) or ``offline`` (the bundled list of "
+                "common passwords)."),
+        Setting("FAROE_PWNED_PASSWORDS_URL", "https://api.pwnedpasswords.com", "str",
+                "The base URL of the range API."),
+        Setting("FAROE_PWNED_PASSWORDS_TIMEOUT", 10.0, "seconds",
+                "The range request's timeout."),
+    ),
+    *group(
+        "Email",
+        Setting("FAROE_EMAIL_SENDER", "flask-mail", "str",
+                "``flask-mail`` (initialises Flask-Mail if the app has not; needs "
+                "``MAIL_DEFAULT_SENDER``) or ``console`` (prints to stdout; development only)."),
+        Setting("FAROE_EMAIL_SUBJECTS", {}, "dict[str, str]",
+                "The subject per message name (see :doc:`email`)."),
+        Setting("FAROE_SMTP_TIMEOUT", 10.0, "seconds",
+                "The SMTP socket timeout (each read or write)."),
+        Setting("FAROE_SMTP_DEADLINE", 15.0, "seconds",
+                "The longest one email send may take in all (connect, TLS, login, message); past "
+                "it the action answers ``internal_error``."),
+    ),
+    *group(
+        "Sessions in your views",
+        Setting("FAROE_SESSION_COOKIE_NAME", "faroe_session", "str",
+                "The session cookie of your own views (see :doc:`views`)."),
+        Setting("FAROE_SESSION_COOKIE_SECURE", True, "bool",
+                "Send the cookie over HTTPS only; ``False`` only for plain-HTTP local development."),
+        Setting("FAROE_SESSION_COOKIE_HTTPONLY", True, "bool",
+                "Hide the cookie from JavaScript."),
+        Setting("FAROE_SESSION_COOKIE_SAMESITE", "Lax", "str | None",
+                "``Lax``, ``Strict``, ``None`` (needs Secure) or empty for no attribute."),
+        Setting("FAROE_SESSION_COOKIE_PATH", "/", "str", "The cookie's Path."),
+        Setting("FAROE_SESSION_COOKIE_DOMAIN", None, "str | None",
+                "The cookie's Domain (``None``: this host only)."),
+        Setting("FAROE_SESSION_COOKIE_REFRESH_EACH_REQUEST", True, "bool",
+                "Re-send the cookie with a fresh Max-Age on each request whose cookie session is "
+                "valid."),
+        Setting("FAROE_SESSION_ACCEPT_BEARER", True, "bool",
+                "Also read the session token from ``Authorization: Bearer <session token>``."),
+        Setting("FAROE_LOGIN_VIEW", None, "str | None",
+                "The endpoint name or path that ``login_required`` redirects browsers to (with "
+                "``?next=``); ``None`` answers 401 (registering the account pages makes it their "
+                "sign-in page)."),
+        Setting("FAROE_FRESH_SESSION_MAX_AGE", 600, "seconds",
+                "How recent a session ``fresh_login_required`` requires.",
+                default_text="``600`` (10 minutes)"),
+    ),
+    *group(
+        "Account pages",
+        Setting("FAROE_PAGES_SITE_NAME", "Account", "str",
+                "The account pages' site name (header and titles).", scope="pages"),
+        Setting("FAROE_PAGES_HOME_URL", "/", "str",
+                "Where the pages go after sign-up, sign-in (without ``next``), sign-out and "
+                "deletion.", scope="pages"),
+        Setting("FAROE_PAGES_MESSAGES", {}, "dict[str, str]",
+                "The pages' sentence per error code, replacing the built-in one "
+                "(``{\"rate_limited\": \"...\"}``).", scope="pages"),
+    ),
+    *group(
+        "Database waits",
+        Setting("FAROE_DATABASE_STATEMENT_TIMEOUT", 5.0, "seconds | None",
+                "The longest one statement may run or wait for a lock (PostgreSQL "
+                "``statement_timeout`` and ``lock_timeout``; MariaDB ``max_statement_time`` and "
+                "lock waits; SQLite's busy timeout); ``None`` or ``0``: the database's default."),
+        Setting("FAROE_DATABASE_CONNECT_TIMEOUT", 5.0, "seconds | None",
+                "The longest opening a database connection may take (PostgreSQL, MySQL/MariaDB); "
+                "``None`` or ``0``: the driver's default."),
+    ),
+    *group(
+        "Serving with waitress",
+        Setting("FAROE_SERVE_LISTEN", "127.0.0.1:8080", "str",
+                "Where ``serve(app)`` and ``flask faroe serve`` listen (``HOST:PORT``, several "
+                "separated by spaces)."),
+        Setting("FAROE_SERVE_THREADS", 8, "int",
+                "Waitress worker threads; keep at most the database pool (5 + 10 overflow by "
+                "default)."),
+        Setting("FAROE_SERVE_CONNECTION_LIMIT", 1000, "int",
+                "Open client connections one process accepts (the open-files limit is raised to "
+                "fit)."),
+        Setting("FAROE_SERVE_CHANNEL_TIMEOUT", 30, "seconds",
+                "How long a connection may stay silent before waitress closes it."),
+        Setting("FAROE_SERVE_RECEIVE_TIMEOUT", 30, "seconds",
+                "How long a client may take to send one whole request (headers and body) before "
+                "its connection is closed; ``0`` turns it off."),
+        Setting("FAROE_SERVE_TRUSTED_PROXY", None, "str | None",
+                "The address of the proxy in front (or ``*``) whose ``X-Forwarded-*`` and "
+                "``Forwarded`` headers are trusted."),
+        Setting("FAROE_SERVE_TRUSTED_PROXY_COUNT", None, "int | None",
+                "How many proxies in a chain are trusted.", default_text="``None`` (1)"),
+        Setting("FAROE_SERVE_TRUSTED_PROXY_HEADERS", (), "list of str | comma-separated str",
+                "Which proxy headers to trust: ``x-forwarded-for``, ``x-forwarded-proto``, "
+                "``x-forwarded-host``, ``x-forwarded-port``, ``x-forwarded-by`` or ``forwarded``.",
+                default_text="``()``"),
+        Setting("FAROE_SERVE_CLEAR_UNTRUSTED_PROXY_HEADERS", True, "bool",
+                "Drop the proxy headers that are not trusted before the app sees them."),
+    ),
+    *group(
+        "Operations",
+        Setting("FAROE_HEALTH_PATH", None, "str | None",
+                "Serve the health check on this path, e.g. ``/faroe/health``; ``None``: off."),
+        Setting("FAROE_METRICS_PATH", None, "str | None",
+                "Serve Prometheus metrics on this path, e.g. ``/faroe/metrics`` (needs "
+                "``faroe-flask[metrics]``); ``None``: off."),
+    ),
+)
+
+#: Every key of the ``Faroe`` extension and its default (derived from ``SETTINGS``);
+#: ``Faroe.init_app`` puts each into ``app.config`` with ``setdefault``.
+DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {setting.name: setting.default for setting in SETTINGS if setting.scope == "extension"}
+)
+#: The account pages' keys and their defaults (derived from ``SETTINGS``), put into
+#: ``app.config`` with ``setdefault`` when the pages blueprint is registered.
+PAGES_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {setting.name: setting.default for setting in SETTINGS if setting.scope == "pages"}
+)
 
 
 class ConfigError(ValueError):

@@ -26,7 +26,7 @@ from flask import Blueprint, current_app, request
 from flask.sansio.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
-from .config import ConfigError
+from .config import PAGES_DEFAULTS, ConfigError
 
 try:
     from .pages_account import register_account_pages
@@ -44,12 +44,6 @@ __all__ = ["create_pages_blueprint", "PAGES_DEFAULTS"]
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 
-#: The pages' configuration keys, put into ``app.config`` with ``setdefault`` at registration.
-PAGES_DEFAULTS: Mapping[str, Any] = {
-    "FAROE_PAGES_SITE_NAME": "Account",
-    "FAROE_PAGES_HOME_URL": "/",
-    "FAROE_PAGES_MESSAGES": {},
-}
 
 
 def create_pages_blueprint(name: str = "faroe_pages", url_prefix: str = "/account") -> Blueprint:

@@ -8,8 +8,14 @@ Build it (warnings are errors) with::
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
+
+# accessible-pygments (a dependency of the theme) calls logging.basicConfig(level=INFO) when it
+# is imported, which prints every INFO line of every library (Alembic's among them) during the
+# build. With a handler already on the root logger, basicConfig does nothing.
+logging.getLogger().addHandler(logging.NullHandler())
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
@@ -44,7 +50,9 @@ myst_enable_extensions = ["deflist"]
 autodoc_typehints = "signature"
 autodoc_member_order = "bysource"
 autoclass_content = "both"
-autodoc_default_options = {"members": True, "undoc-members": True, "show-inheritance": True}
+autodoc_default_options = {"members": True, "undoc-members": True, "show-inheritance": True, "no-value": True}
+# Defaults as written in the source (``table: Table = storage_table``), not their long reprs.
+autodoc_preserve_defaults = True
 # The account pages import Flask-WTF, the metrics prometheus-client and the Redis storage
 # redis-py: the ``docs`` extra installs them, so nothing is mocked and nothing can drift.
 

@@ -18,9 +18,9 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from ..core.envelope import ActionError
-from .pages_flows import drop_flow, end_flow, has_flow, step
+from .pages_flows import drop_flow, end_flow, has_flow, keep, step
 from .pages_session import rotate_session
-from .pages_state import recall, remember
+from .pages_state import recall
 from .pages_support import flash_error, form_value, home_url, invoke, render_page, show_error
 from .views import end_session, get_session_token, login_required
 
@@ -75,7 +75,7 @@ def email() -> ResponseReturnValue:
     )
     if not result.ok:
         return _session_ended(result) or show_error("email", "email", result, new_email_address=new_email_address)
-    remember(email_token=result.values["user_email_address_update_token"], email_new=new_email_address)
+    keep("email", result.values["user_email_address_update_token"], email_new=new_email_address)
     return redirect(url_for(".email_verify"))
 
 

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from ..core.envelope import ActionError
 from .pages_decoys import INCORRECT_CREDENTIALS, decoy_signin, start_reset_decoy, start_signup_decoy
-from .pages_flows import FLOWS, drop_flow, end_flow, has_flow, step
+from .pages_flows import FLOWS, drop_flow, end_flow, has_flow, keep, step
 from .pages_forms import SIGNUP_FIELDS_KEY, FormValues, Page, hand_over_signup_fields, read_form
 from .pages_session import rotate_session
 from .pages_settings import current_pages
@@ -121,7 +121,7 @@ def signup() -> ResponseReturnValue:
     if decoy:
         remember(signup_decoy=email_address, signup_started_at=_started_at(), **kept)
     else:
-        remember(signup_token=result.values["signup_token"], **kept)
+        keep("signup", result.values["signup_token"], **kept)
     return redirect(url_for(".signup_verify"))
 
 
@@ -257,7 +257,7 @@ def reset() -> ResponseReturnValue:
     if decoy:
         remember(reset_decoy=email_address, reset_started_at=_started_at(), reset_email=email_address)
     else:
-        remember(reset_token=result.values["user_password_reset_token"], reset_email=email_address)
+        keep("reset", result.values["user_password_reset_token"], reset_email=email_address)
     return redirect(url_for(".reset_verify"))
 
 

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Any
 
 from ..core.envelope import ActionResult
 from .pages_decoys import decoy_step
-from .pages_state import discard, forget, recall
+from .pages_state import FlowStateUnavailable, discard, forget, recall, remember
 from .pages_support import invoke
 from .views import get_session_token
 
-__all__ = ["FLOWS", "Flow", "drop_flow", "end_all_flows", "end_flow", "has_flow", "step"]
+__all__ = ["FLOWS", "Flow", "drop_flow", "end_all_flows", "end_flow", "has_flow", "keep", "step"]
 
 _logger = logging.getLogger("faroe_flask")
 
@@ -90,6 +91,17 @@ def _delete_on_server(flow: Flow, token: str) -> None:
     result = invoke(flow.delete_action, **arguments)
     if not result.ok and result.error_code not in (flow.expired_code, "invalid_session_token", "session_mismatch"):
         _logger.warning("ending a %s flow answered %s", flow.name, result.error_code)
+
+
+def keep(name: str, token: str, **values: Any) -> None:
+    """Remember a flow just started with ``token``; if its state cannot be kept, delete the flow
+    on the server before giving up (nothing is left behind that nobody can reach)."""
+    flow = FLOWS[name]
+    try:
+        remember(**{flow.token_key: token}, **values)
+    except FlowStateUnavailable:
+        _delete_on_server(flow, token)
+        raise
 
 
 def end_flow(name: str) -> None:

@@ -10,6 +10,7 @@ expires and stays bounded."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from faroe_flask.flask.pages_state import FLOW_KEY, MAX_NEXT_CHARACTERS
 from ..conftest import CapturingEmailSender, FakeClock
 from ..servers import serve
 from .conftest import NEW_PASSWORD, PASSWORD, AppFactory
-from .pages_http import TOKEN, HttpBrowser, base, flask_session, http_app, pages_app  # noqa: F401
+from .pages_http import PAGES_CONFIG, TOKEN, HttpBrowser, base, flask_session, http_app, pages_app  # noqa: F401
 
 EMAIL = "http.user@example.com"
 
@@ -333,3 +334,74 @@ def test_the_session_cookie_is_secure_unless_told_otherwise(make_app: AppFactory
         [cookie] = HttpBrowser(url).get("/account/signin").set_cookies("session")
     assert ("; Secure" in cookie) is secure
     assert "HttpOnly" in cookie
+
+
+# Robustness of the flow state ---------------------------------------------------------------------
+
+
+class FlakyStorage(MemoryStorage):
+    """Memory storage whose reads and writes of the pages' flow state fail while ``down``."""
+
+    down = False
+
+    def _check(self, key: str) -> None:
+        if self.down and key.startswith(FLOW_STATES):
+            raise ConnectionError("the storage is unreachable")
+
+    def get(self, key: str) -> tuple[bytes, int]:
+        self._check(key)
+        return super().get(key)
+
+    def add(self, key: str, value: bytes, expires_at: datetime) -> None:
+        self._check(key)
+        super().add(key, value, expires_at)
+
+
+def test_an_unreachable_flow_state_is_a_503_page_and_sign_out_still_works(
+    make_app: AppFactory, email_sender: CapturingEmailSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = FlakyStorage()
+    app = make_app(config={**PAGES_CONFIG}, storage=storage)
+    from faroe_flask import create_pages_blueprint
+
+    app.register_blueprint(create_pages_blueprint())
+    with serve(app) as url:
+        person = HttpBrowser(url)
+        person.post("/account/signup", email_address=EMAIL)
+        storage.down = True
+        answer = person.get("/account/signup/verify")
+        assert answer.status == 503 and "Something went wrong on our side" in answer.body
+        assert answer.headers["Cache-Control"] == "no-store"
+        other = HttpBrowser(url)
+        assert other.post("/account/signup", email_address="other@example.com").status == 503
+        # The sign-up started for a state that could not be kept was deleted again.
+        assert len([key for key in storage.keys() if key.startswith(SIGNUP_RECORDS)]) == 1
+        assert person.post("/account/signout").location == "/"  # the flow state is dropped
+        storage.down = False
+        assert person.get("/account/signup/verify").location == "/account/signup"
+    assert "ConnectionError" in caplog.text and EMAIL not in caplog.text
+
+
+def test_an_older_cookie_with_tokens_in_it_is_ignored(http_app: Flask) -> None:
+    client = http_app.test_client()
+    with client.session_transaction() as session:
+        session[FLOW_KEY] = {"signup_token": "a" * 24 + "." + "b" * 24, "signup_email": EMAIL}
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+    with client.session_transaction() as session:
+        assert FLOW_KEY not in session
+
+
+def test_a_sealed_state_opens_only_with_its_handle_and_unchanged() -> None:
+    from faroe_flask.flask.pages_state import seal, storage_key, unseal
+
+    handle, other = "h" * 43, "i" * 43
+    sealed = seal(handle, b'{"signup_token":"secret"}')
+    assert unseal(handle, sealed) == b'{"signup_token":"secret"}'
+    assert b"secret" not in sealed and seal(handle, b"same") != seal(handle, b"same")  # a fresh nonce
+    assert unseal(other, sealed) is None
+    for position in (0, 5, len(sealed) - 1):
+        tampered = bytearray(sealed)
+        tampered[position] ^= 1
+        assert unseal(handle, bytes(tampered)) is None
+    assert unseal(handle, b"") is None
+    assert storage_key(handle) != storage_key(other) and handle not in storage_key(handle)

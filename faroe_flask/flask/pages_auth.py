@@ -89,12 +89,15 @@ def _entry_form(page: Page, typed: FormValues | None = None, **context: Any) -> 
     }
 
 
-def _form_error(page: Page, typed: FormValues, context: dict[str, Any]) -> ResponseReturnValue | None:
-    """The form again when one of the application's fields is missing or too long."""
+def _submitted(page: Page, **context: Any) -> tuple[FormValues, dict[str, Any], ResponseReturnValue | None]:
+    """What was typed into an entry form, its template context, and the form again (with its
+    error) when one of the application's fields is missing or too long."""
+    typed = read_form(current_pages().forms.fields(page))
+    context = _entry_form(page, typed, **context)
     if not typed.invalid:
-        return None
+        return typed, context, None
     code = "missing_field" if typed.missing else "field_too_long"
-    return show_error(page, page, ActionError("", code), invalid_fields=typed.invalid, **context)
+    return typed, context, show_error(page, page, ActionError("", code), invalid_fields=typed.invalid, **context)
 
 
 # Sign up --------------------------------------------------------------------------------------
@@ -104,9 +107,7 @@ def signup() -> ResponseReturnValue:
     next_target = _next_target()
     if request.method == "GET":
         return render_page("signup", **_entry_form("signup", next=next_target))
-    typed = read_form(current_pages().forms.fields("signup"))
-    context = _entry_form("signup", typed, next=next_target)
-    invalid = _form_error("signup", typed, context)
+    typed, context, invalid = _submitted("signup", next=next_target)
     if invalid is not None:
         return invalid
     email_address = typed.identifier
@@ -197,9 +198,7 @@ def signin() -> ResponseReturnValue:
     next_target = _next_target()
     if request.method == "GET":
         return render_page("signin", **_entry_form("signin", next=next_target))
-    typed = read_form(current_pages().forms.fields("signin"))
-    context = _entry_form("signin", typed, next=next_target)
-    invalid = _form_error("signin", typed, context)
+    typed, context, invalid = _submitted("signin", next=next_target)
     if invalid is not None:
         return invalid
     email_address, password = typed.identifier, form_value("password", strip=False)
@@ -240,9 +239,7 @@ def reset() -> ResponseReturnValue:
     if request.method == "GET":
         typed = FormValues({"email_address": request.args.get("email_address", "")[:100]})
         return render_page("reset", **_entry_form("reset", typed))
-    typed = read_form(current_pages().forms.fields("reset"))
-    context = _entry_form("reset", typed)
-    invalid = _form_error("reset", typed, context)
+    typed, context, invalid = _submitted("reset")
     if invalid is not None:
         return invalid
     email_address = typed.identifier

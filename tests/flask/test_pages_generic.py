@@ -52,15 +52,24 @@ def same_page(answers: list[Answer], addresses: tuple[str, ...] = (KNOWN, UNKNOW
     return pages.pop()[2]
 
 
+DISABLED = "disabled.user@example.com"
+
+
 def known_account(url: str, sender: CapturingEmailSender) -> None:
     sign_up(HttpBrowser(url), sender, KNOWN)
 
 
-def disable(app: Flask, email: str) -> None:
+@pytest.fixture
+def accounts(generic_base: tuple[Flask, str], email_sender: CapturingEmailSender) -> tuple[Flask, str]:
+    """The generic-mode site with a known account and a disabled one."""
+    app, url = generic_base
+    known_account(url, email_sender)
+    sign_up(HttpBrowser(url), email_sender, DISABLED)
     with app.app_context():
         store = current_faroe.user_store
         assert isinstance(store, MemoryUserStore)
-        store.set_user_disabled(store.get_user_by_email_address(email).id, True)
+        store.set_user_disabled(store.get_user_by_email_address(DISABLED).id, True)
+    return app, url
 
 
 # The finding, with the default settings ------------------------------------------------------------
@@ -80,13 +89,10 @@ def test_by_default_the_pages_tell_known_from_unknown_addresses(base: str, email
 
 
 def test_sign_in_says_the_same_for_unknown_disabled_and_known_addresses(
-    generic_base: tuple[Flask, str], email_sender: CapturingEmailSender, clock: FakeClock
+    accounts: tuple[Flask, str], clock: FakeClock
 ) -> None:
-    app, url = generic_base
-    known_account(url, email_sender)
-    disabled = "disabled.user@example.com"
-    sign_up(HttpBrowser(url), email_sender, disabled)
-    disable(app, disabled)
+    _, url = accounts
+    disabled = DISABLED
     addresses = (KNOWN, UNKNOWN, disabled)
     answers = [HttpBrowser(url).post("/account/signin", email_address=a, password=WRONG) for a in addresses]
     page = same_page(answers, addresses)
@@ -105,13 +111,10 @@ def test_sign_in_says_the_same_for_unknown_disabled_and_known_addresses(
 
 
 def test_reset_goes_on_for_every_address_and_tells_only_the_owner(
-    generic_base: tuple[Flask, str], email_sender: CapturingEmailSender, clock: FakeClock
+    accounts: tuple[Flask, str], email_sender: CapturingEmailSender, clock: FakeClock
 ) -> None:
-    app, url = generic_base
-    known_account(url, email_sender)
-    disabled = "disabled.user@example.com"
-    sign_up(HttpBrowser(url), email_sender, disabled)
-    disable(app, disabled)
+    _, url = accounts
+    disabled = DISABLED
     sent_before = len(email_sender.messages)
     addresses = (KNOWN, UNKNOWN, disabled)
     browsers = [HttpBrowser(url) for _ in addresses]

@@ -121,7 +121,7 @@ def test_reset_goes_on_for_every_address_and_tells_only_the_owner(
     started = [b.post("/account/reset", email_address=a) for b, a in zip(browsers, addresses)]
     assert {answer.location for answer in started} == {"/account/reset/verify"}
     page = same_page([b.get("/account/reset/verify") for b in browsers], addresses)
-    assert "If <strong>ADDRESS</strong> belongs to an account, we sent it a temporary password." in page
+    assert "Check your email. If <strong>ADDRESS</strong> belongs to an account, we sent it a temporary password." in page
     # The known address got its temporary password, the disabled one a notice, the unknown nothing.
     sent = [(kind, fields["email_address"]) for kind, fields in email_sender.messages[sent_before:]]
     assert sent == [("temporary_password", KNOWN), ("reset_attempt", disabled)]

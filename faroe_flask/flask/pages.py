@@ -35,7 +35,7 @@ from .config import ConfigError
 try:
     from .pages_account import register_account_pages
     from .pages_auth import register_auth_pages
-    from .pages_decoys import AttemptNoticeSender
+    from ..core.decoys import AttemptNoticeSender
     from .pages_forms import PageForms
     from .pages_session import add_security_headers, secure_session_cookie
     from .pages_settings import PagesSettings, PagesState, register

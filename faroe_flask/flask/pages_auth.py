@@ -7,7 +7,7 @@ shows the form again with its sentence. The flow's token stays on the server (``
 a flow ends through its ``delete_*`` action when it completes, when another of its kind starts,
 on its Cancel button and at sign-out (``pages_flows``). Signing in, finishing a sign-up or a
 reset and signing out rotate Flask's session (``pages_session``). In generic-responses mode an
-unknown address gets the answers of a known one (``pages_decoys``).
+unknown address gets the answers of a known one (``core.decoys``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from ..core.envelope import ActionError
-from .pages_decoys import INCORRECT_CREDENTIALS, decoy_signin, start_reset_decoy, start_signup_decoy
+from ..core.decoys import INCORRECT_CREDENTIALS, decoy_signin, start_reset_decoy, start_signup_decoy
 from .pages_flows import FLOWS, drop_flow, end_flow, has_flow, keep, step
 from .pages_forms import SIGNUP_FIELDS_KEY, FormValues, Page, hand_over_signup_fields, read_form
 from .pages_session import rotate_session
@@ -115,7 +115,7 @@ def signup() -> ResponseReturnValue:
     result = invoke("create_signup", email_address=email_address)
     decoy = not result.ok and _generic() and result.error_code == "email_address_already_used"
     if decoy:
-        result = start_signup_decoy(email_address)
+        result = start_signup_decoy(current_faroe.server, email_address)
     if not result.ok:
         return show_error("signup", "signup", result, **context)
     kept: dict[str, Any] = {"signup_email": email_address, "next": next_target, SIGNUP_FIELDS_KEY: typed.extra}
@@ -205,7 +205,7 @@ def signin() -> ResponseReturnValue:
     created = invoke("create_signin", user_email_address=email_address)
     if not created.ok:
         if _generic() and created.error_code in ("user_not_found", "user_disabled"):
-            created = decoy_signin(email_address, password)
+            created = decoy_signin(current_faroe.server, email_address, password)
         return show_error("signin", "signin", created, **context)
     token = created.values["signin_token"]
     verified = invoke("verify_signin_user_password", signin_token=token, password=password)
@@ -248,7 +248,7 @@ def reset() -> ResponseReturnValue:
     code = None if result.ok else result.error_code
     decoy = _generic() and code in ("user_not_found", "user_disabled")
     if decoy:
-        result = start_reset_decoy(email_address, disabled=code == "user_disabled")
+        result = start_reset_decoy(current_faroe.server, email_address, disabled=code == "user_disabled")
     if not result.ok:
         return show_error("reset", "reset", result, **context)
     if decoy:

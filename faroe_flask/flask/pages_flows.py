@@ -6,7 +6,7 @@ its page's Cancel button. Its state in ``pages_state`` is dropped at the same ti
 an old cookie finds neither a record nor a live token.
 
 ``step(flow, action, **arguments)`` runs one step of the browser's current flow, real (the
-action with the flow's token) or, in generic-responses mode, a decoy (``pages_decoys``).
+action with the flow's token) or, in generic-responses mode, a decoy (``core.decoys``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import logging
 from typing import Any
 
 from ..core.envelope import ActionResult
-from .pages_decoys import decoy_step
+from ..core.decoys import decoy_step
+from .extension import current_faroe
 from .pages_state import FlowStateUnavailable, discard, forget, recall, remember
 from .pages_support import invoke
 from .views import get_session_token
@@ -75,7 +76,7 @@ def step(name: str, action: str, **arguments: str) -> ActionResult:
     decoy = recall(flow.decoy_key)
     if decoy is not None:
         started_at = recall(f"{name}_started_at") or "0"
-        return decoy_step(name, action, decoy, float(started_at))
+        return decoy_step(current_faroe.server, name, action, decoy, float(started_at))
     token = recall(flow.token_key)
     assert token is not None
     return invoke(action, **{flow.token_argument: token}, **arguments)

@@ -1,5 +1,7 @@
-"""Generic-responses mode (``FAROE_PAGES_GENERIC_RESPONSES``): the pages answer an address with
-no account, or a disabled one, as they answer any other.
+"""Decoys: the answers of a flow that does not exist, for a front end that must not tell an
+address with no account (or a disabled one) from any other. The account pages use them in their
+generic-responses mode (``FAROE_PAGES_GENERIC_RESPONSES``, docs/pages-security.md); they are not
+actions and the endpoint never runs them.
 
 * **Sign-in.** An unknown or disabled address costs one password hash of the configured user
   algorithm, as a wrong password does, and gets the same sentence (``incorrect_credentials``).
@@ -15,7 +17,7 @@ no account, or a disabled one, as they answer any other.
   ``user_password_reset_attempt_notification``.
 
 Each decoy runs like an action (a ``Context``, the core's buckets, ``internal_error`` logged)
-and answers an ``ActionResult``, so the views treat both kinds of flow alike.
+and answers an ``ActionResult``, so a front end treats both kinds of flow alike.
 """
 
 from __future__ import annotations
@@ -24,21 +26,20 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from ..core.actions import ActionFailure, Context, LoggedFailure, Values, fail
-from ..core.credentials import generate_id, generate_temporary_password
-from ..core.envelope import ActionError, ActionResult, ActionSuccess
-from ..core.flows.common import send_required
-from ..core.interfaces import UserNotFoundError
-from ..core.models import SIGNUP_LIFETIME, USER_PASSWORD_RESET_LIFETIME
-from ..core.ratelimit import (
+from .actions import ActionFailure, Context, LoggedFailure, Values, fail
+from .credentials import generate_id, generate_temporary_password
+from .envelope import ActionError, ActionResult, ActionSuccess
+from .flows.common import send_required
+from .interfaces import UserNotFoundError
+from .models import SIGNUP_LIFETIME, USER_PASSWORD_RESET_LIFETIME
+from .ratelimit import (
     SEND_EMAIL,
     VERIFY_EMAIL_ADDRESS_VERIFICATION_CODE,
     VERIFY_USER_PASSWORD,
     VERIFY_USER_PASSWORD_RESET_TEMPORARY_PASSWORD,
     BucketKind,
 )
-from ..core.server import describe_exception
-from .extension import current_faroe
+from .server import Server, describe_exception
 
 __all__ = [
     "INCORRECT_CREDENTIALS",
@@ -53,9 +54,9 @@ __all__ = [
 INCORRECT_CREDENTIALS = "incorrect_credentials"
 
 # The decoys' own buckets: the size and refill of the per-user ones, keyed by address.
-_SIGNIN = BucketKind("pages.aaaq.", VERIFY_USER_PASSWORD.capacity, VERIFY_USER_PASSWORD.refill_interval)
+_SIGNIN = BucketKind("decoy.signin.", VERIFY_USER_PASSWORD.capacity, VERIFY_USER_PASSWORD.refill_interval)
 _RESET = BucketKind(
-    "pages.aaat.",
+    "decoy.reset.",
     VERIFY_USER_PASSWORD_RESET_TEMPORARY_PASSWORD.capacity,
     VERIFY_USER_PASSWORD_RESET_TEMPORARY_PASSWORD.refill_interval,
 )
@@ -74,9 +75,8 @@ class AttemptNoticeSender(Protocol):
     ) -> None: ...
 
 
-def _run(name: str, step: Callable[[Context], Values]) -> ActionResult:
+def _run(server: Server, name: str, step: Callable[[Context], Values]) -> ActionResult:
     """Run ``step`` as an action would run: failures become error codes, surprises are logged."""
-    server = current_faroe.server
     invocation_id = generate_id()
     ctx = Context(server, name, invocation_id, server.clock.now())
     try:
@@ -100,7 +100,8 @@ def _notify(ctx: Context, message: str, email_address: str) -> None:
     except UserNotFoundError:
         display_name = ""
     sender = ctx.server.email_sender
-    assert isinstance(sender, AttemptNoticeSender)  # checked when the blueprint was registered
+    if not isinstance(sender, AttemptNoticeSender):
+        raise TypeError("the email sender cannot send the generic-responses notices")
     send = getattr(sender, f"send_{message}")
     send_required(ctx, lambda: send(email_address, display_name, ctx.now), message.replace("_", " "))
 
@@ -108,7 +109,7 @@ def _notify(ctx: Context, message: str, email_address: str) -> None:
 # Sign-in ----------------------------------------------------------------------------------------
 
 
-def decoy_signin(email_address: str, password: str) -> ActionError:
+def decoy_signin(server: Server, email_address: str, password: str) -> ActionError:
     """For an unknown or disabled address: the cost and the answer of a wrong password."""
 
     def step(ctx: Context) -> Values:
@@ -116,7 +117,7 @@ def decoy_signin(email_address: str, password: str) -> ActionError:
         ctx.server.passwords.hash_user_password(password)
         fail(INCORRECT_CREDENTIALS)
 
-    result = _run("pages_generic_signin", step)
+    result = _run(server, "decoy_signin", step)
     assert isinstance(result, ActionError)
     return result
 
@@ -124,7 +125,7 @@ def decoy_signin(email_address: str, password: str) -> ActionError:
 # Starting a decoy -------------------------------------------------------------------------------
 
 
-def start_signup_decoy(email_address: str) -> ActionResult:
+def start_signup_decoy(server: Server, email_address: str) -> ActionResult:
     """``create_signup``'s remaining steps for a taken address; the owner gets a notice."""
 
     def step(ctx: Context) -> Values:
@@ -135,10 +136,10 @@ def start_signup_decoy(email_address: str) -> ActionResult:
         _notify(ctx, "signup_attempt_notification", email_address)
         return {}
 
-    return _run("pages_generic_signup", step)
+    return _run(server, "decoy_signup", step)
 
 
-def start_reset_decoy(email_address: str, *, disabled: bool) -> ActionResult:
+def start_reset_decoy(server: Server, email_address: str, *, disabled: bool) -> ActionResult:
     """``create_user_password_reset``'s steps for an address with no enabled account; the owner
     of a disabled one gets a notice."""
 
@@ -150,7 +151,7 @@ def start_reset_decoy(email_address: str, *, disabled: bool) -> ActionResult:
             _notify(ctx, "user_password_reset_attempt_notification", email_address)
         return {}
 
-    return _run("pages_generic_reset", step)
+    return _run(server, "decoy_reset", step)
 
 
 # The steps of a decoy ---------------------------------------------------------------------------
@@ -191,7 +192,7 @@ _KINDS = {
 }
 
 
-def decoy_step(flow: str, action: str, email_address: str, started_at: float) -> ActionResult:
+def decoy_step(server: Server, flow: str, action: str, email_address: str, started_at: float) -> ActionResult:
     """What ``action`` answers on a decoy of ``flow`` ("signup" or "reset") started at
     ``started_at`` (unix seconds): expired after the flow's lifetime, as a real one."""
     make_step, lifetime, expired_code = _KINDS[flow]
@@ -202,4 +203,4 @@ def decoy_step(flow: str, action: str, email_address: str, started_at: float) ->
             fail(expired_code)
         return real_step(ctx)
 
-    return _run(f"pages_generic_{flow}", step)
+    return _run(server, f"decoy_{flow}", step)

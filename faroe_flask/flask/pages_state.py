@@ -15,7 +15,7 @@ the extra sign-up fields) is one small record in the configured Faroe storage:
   previous one, so a cookie copied before a change (or before the flow ended) finds nothing.
 * **Expiry and bounds.** A record carries its deadline (``FAROE_PAGES_FLOW_STATE_LIFETIME``
   after its last change), checked on read whatever the storage does with the expiry hint; its JSON
-  is at most ``MAX_STATE_BYTES`` (16 KiB); a browser has one live record (two only while concurrent tabs
+  is at most ``MAX_STATE_BYTES`` (32 KiB); a browser has one live record (two only while concurrent tabs
   race). Nothing is written for a GET or for a browser with no flow.
 
 A storage failure raises ``FlowStateUnavailable`` (the blueprint answers 503); ``discard`` (sign
@@ -59,9 +59,9 @@ _logger = logging.getLogger("faroe_flask")
 
 #: The key in Flask's session under which the pages keep their handle.
 FLOW_KEY = "_faroe_pages"
-#: The largest flow state, as UTF-8 JSON: the forms and ``next`` are bounded well below it
-#: (``pages_forms.MAX_EXTRA_CHARACTERS``, ``MAX_NEXT_CHARACTERS``), so honest use never meets it.
-MAX_STATE_BYTES = 16384
+#: The largest flow state, as ASCII JSON (at most 6 bytes a character): the forms and ``next`` are
+#: bounded well below it (``pages_forms.MAX_EXTRA_CHARACTERS``, ``MAX_NEXT_CHARACTERS``).
+MAX_STATE_BYTES = 32768
 #: The longest ``next`` target a flow keeps (a longer one falls back to the home URL).
 MAX_NEXT_CHARACTERS = 1000
 #: Where the records live in the storage (after ``FAROE_STORAGE_KEY_PREFIX``).
@@ -190,8 +190,7 @@ def _write(values: dict[str, Any]) -> None:
         plaintext = json.dumps(
             {"expires_at": expires_at.timestamp(), "values": values},
             separators=(",", ":"),
-            ensure_ascii=False,
-        ).encode()
+        ).encode("ascii")
         if len(plaintext) > MAX_STATE_BYTES:
             raise ValueError("the pages' flow state is too large")
         handle = secrets.token_urlsafe(32)

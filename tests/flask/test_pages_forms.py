@@ -88,3 +88,18 @@ def test_an_identifier_field_is_replaced(make_app: AppFactory) -> None:
 def test_forms_that_would_break_the_pages_are_refused(make: Any) -> None:
     with pytest.raises(ValueError):
         make()
+
+
+def test_the_largest_state_the_forms_allow_is_kept(make_app: AppFactory, email_sender: CapturingEmailSender) -> None:
+    wide = (Field("about", "About", max_length=1000), Field("motto", "Motto", max_length=1000))
+    app = app_with(make_app, PageForms().add("signup", *wide))
+    pages = Pages(app.test_client())
+    emoji = "\U0001f600"
+    started = pages.post(
+        "/account/signup", email_address="wide@example.com", about=emoji * 1000, motto="\u00e9" * 1000,
+        next="/" + emoji * 999,
+    )
+    assert started.headers["Location"] == "/account/signup/verify"
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    done = pages.post("/account/signup/password", password=PASSWORD)
+    assert done.status_code == 302 and done.headers["Location"].startswith("/%F0%9F%98%80")

@@ -104,15 +104,26 @@ def test_a_completed_flow_cannot_be_replayed(http_app: Flask, base: str, email_s
     assert answer.location == "/account/reset" and not answer.set_cookies("faroe_session")
 
 
-def test_starting_another_flow_of_a_kind_ends_the_first(http_app: Flask, base: str, email_sender: CapturingEmailSender) -> None:
+@pytest.mark.parametrize("flow", ["signup", "reset", "email"])
+def test_starting_another_flow_of_a_kind_ends_the_first(http_app: Flask, base: str, email_sender: CapturingEmailSender, flow: str) -> None:
     person = HttpBrowser(base)
-    person.post("/account/signup", email_address="first@example.com")
+    if flow == "signup":
+        path, field, prefix, first, second = "/account/signup", "email_address", SIGNUP_RECORDS, "first@example.com", "second@example.com"
+    else:
+        sign_up(HttpBrowser(base), email_sender)
+        sign_up(HttpBrowser(base), email_sender, "second@example.com")
+        if flow == "reset":
+            path, field, prefix, first, second = "/account/reset", "email_address", RESET_RECORDS, EMAIL, "second@example.com"
+        else:
+            sign_in(person)
+            path, field, prefix, first, second = "/account/email", "new_email_address", EMAIL_UPDATE_RECORDS, "new1@example.com", "new2@example.com"
+    person.post(path, **{field: first})
     copier = person.copy()
-    person.post("/account/signup", email_address="second@example.com")
-    assert len(records(http_app, SIGNUP_RECORDS)) == 1  # the first sign-up was deleted
+    person.post(path, **{field: second})
+    assert len(records(http_app, prefix)) == 1  # the first flow was deleted on the server
     assert len(records(http_app, FLOW_STATES)) == 1
-    assert copier.get("/account/signup/verify").location == "/account/signup"
-    assert "second@example.com" in person.get("/account/signup/verify").body
+    assert copier.get(path + "/verify").status == 302  # the copy's state is gone
+    assert second in person.get(path + "/verify").body
 
 
 @pytest.mark.parametrize("flow", ["signup", "reset", "email"])

@@ -18,15 +18,15 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from ..core.envelope import ActionError
 from ..core.decoys import INCORRECT_CREDENTIALS, decoy_signin, start_reset_decoy, start_signup_decoy
+from ..core.envelope import ActionError
+from .extension import current_faroe
 from .pages_flows import FLOWS, drop_flow, end_flow, has_flow, keep, step
 from .pages_forms import SIGNUP_FIELDS_KEY, FormValues, Page, hand_over_signup_fields, read_form
 from .pages_session import rotate_session
 from .pages_settings import current_pages
 from .pages_state import MAX_NEXT_CHARACTERS, recall, recall_mapping, remember
 from .pages_support import flash_error, form_value, home_url, invoke, render_page, show_error
-from .extension import current_faroe
 from .views import end_session, next_url, start_session
 
 __all__ = ["register_auth_pages"]

@@ -16,7 +16,8 @@ Configured only by environment variables:
     FAROE_PASSWORD_STRENGTH_CHECK (offline here; use "pwned" in production)
     SECRET_KEY (unset: a random key kept in the instance folder)
     any other FAROE_* configuration key (for example FAROE_SESSION_COOKIE_SECURE, false here
-    because the example serves plain HTTP)
+    because the example serves plain HTTP: the faroe_session cookie and the pages' Flask session
+    cookie both follow it; set it to true behind HTTPS)
 
 It applies the database migrations (the users' tables) at start-up, prints the site's and the
 endpoint's URLs and serves them with ``faroe_flask.flask.serving`` (waitress with safe settings).
@@ -44,7 +45,8 @@ def config_from_environment(environ: Mapping[str, str], instance_path: str) -> d
         Path(instance_path).mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite:///{Path(instance_path) / 'faroe.sqlite3'}"
     config: dict[str, Any] = {key: value for key, value in environ.items() if key.startswith("FAROE_")}
-    config.setdefault("FAROE_SESSION_COOKIE_SECURE", "false")  # plain HTTP on 127.0.0.1
+    # Plain HTTP on 127.0.0.1: neither cookie may be Secure (the pages' Flask session follows this).
+    config.setdefault("FAROE_SESSION_COOKIE_SECURE", "false")
     config.update({
         "FAROE_DATABASE_URL": database_url,
         "FAROE_STORAGE_URL": environ.get("FAROE_STORAGE_URL") or None,

@@ -109,6 +109,15 @@ class CapturingEmailSender:
             timestamp=timestamp,
         )
 
+    # The account pages' generic-responses notices.
+    def send_signup_attempt_notification(self, email_address: str, display_name: str, timestamp: datetime) -> None:
+        self._record("signup_attempt", email_address=email_address, display_name=display_name, timestamp=timestamp)
+
+    def send_user_password_reset_attempt_notification(
+        self, email_address: str, display_name: str, timestamp: datetime
+    ) -> None:
+        self._record("reset_attempt", email_address=email_address, display_name=display_name, timestamp=timestamp)
+
 
 class CapturingErrorLogger:
     def __init__(self) -> None:

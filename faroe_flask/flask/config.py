@@ -223,7 +223,9 @@ SETTINGS: tuple[Setting, ...] = (
         Setting("FAROE_SESSION_COOKIE_NAME", "faroe_session", "str",
                 "The session cookie of your own views (see :doc:`views`)."),
         Setting("FAROE_SESSION_COOKIE_SECURE", True, "bool",
-                "Send the cookie over HTTPS only; ``False`` only for plain-HTTP local development."),
+                "Send the cookie (and the account pages' Flask session cookie, unless the app set "
+                "``SESSION_COOKIE_SECURE`` itself) over HTTPS only; ``False`` only for plain-HTTP "
+                "local development."),
         Setting("FAROE_SESSION_COOKIE_HTTPONLY", True, "bool",
                 "Hide the cookie from JavaScript."),
         Setting("FAROE_SESSION_COOKIE_SAMESITE", "Lax", "str | None",
@@ -254,6 +256,15 @@ SETTINGS: tuple[Setting, ...] = (
         Setting("FAROE_PAGES_MESSAGES", {}, "dict[str, str]",
                 "The pages' sentence per error code, replacing the built-in one "
                 "(``{\"rate_limited\": \"...\"}``).", scope="pages"),
+        Setting("FAROE_PAGES_GENERIC_RESPONSES", False, "bool",
+                "Answer unknown, disabled and known addresses alike on the pages' sign-in, "
+                "sign-up and reset, at the same cost (:doc:`pages-security`).", scope="pages"),
+        Setting("FAROE_PAGES_SECURITY_HEADERS", {}, "dict[str, str | None]",
+                "Headers laid over the pages' defaults on every ``/account/*`` answer; ``None`` "
+                "drops one (:doc:`pages-security`).", scope="pages"),
+        Setting("FAROE_PAGES_FLOW_STATE_LIFETIME", 1800, "seconds",
+                "How long a flow's state lives on the server after its last change (at least "
+                "60).", scope="pages"),
     ),
     *group(
         "Database waits",

@@ -1,4 +1,5 @@
-"""Email senders for the six Faroe messages (foundations.md F11), rendered from Jinja templates.
+"""Email senders for the six Faroe messages (foundations.md F11), rendered from Jinja templates,
+and the two notices of the account pages' generic-responses mode (docs/pages-security.md).
 
 Each message has a plain-text and an HTML template, ``faroe/email/<message>.txt`` and
 ``faroe/email/<message>.html``, shipped in ``faroe_flask/templates``. An application overrides
@@ -41,7 +42,7 @@ __all__ = [
 
 TEMPLATE_FOLDER = Path(__file__).parent.parent / "templates"
 
-#: The six messages; each name is also the template's base name and the key of its subject.
+#: The messages; each name is also the template's base name and the key of its subject.
 DEFAULT_SUBJECTS: Mapping[str, str] = {
     "signup_email_address_verification_code": "Your email address verification code",
     "user_email_address_update_email_verification_code": "Verify your new email address",
@@ -49,6 +50,9 @@ DEFAULT_SUBJECTS: Mapping[str, str] = {
     "user_signed_in_notification": "New sign-in to your account",
     "user_email_address_updated_notification": "Your email address was changed",
     "user_password_updated_notification": "Your password was changed",
+    # Sent only by the account pages in generic-responses mode.
+    "signup_attempt_notification": "Someone tried to sign up with your email address",
+    "user_password_reset_attempt_notification": "Someone asked to reset your password",
 }
 MESSAGES: tuple[str, ...] = tuple(DEFAULT_SUBJECTS)
 
@@ -111,7 +115,8 @@ class EmailRenderer:
 
 
 class TemplateEmailSender:
-    """The six ``EmailSender`` methods; a subclass implements ``deliver``."""
+    """The six ``EmailSender`` methods and the pages' two notices; a subclass implements
+    ``deliver``."""
 
     def __init__(self, app: Flask | None = None, subjects: Mapping[str, str] | None = None) -> None:
         self.app = app
@@ -175,6 +180,24 @@ class TemplateEmailSender:
             email_address,
             display_name=display_name,
             new_email_address=new_email_address,
+            timestamp=timestamp,
+        )
+
+
+    def send_signup_attempt_notification(
+        self, email_address: str, display_name: str, timestamp: datetime
+    ) -> None:
+        self._send(
+            "signup_attempt_notification", email_address, display_name=display_name, timestamp=timestamp
+        )
+
+    def send_user_password_reset_attempt_notification(
+        self, email_address: str, display_name: str, timestamp: datetime
+    ) -> None:
+        self._send(
+            "user_password_reset_attempt_notification",
+            email_address,
+            display_name=display_name,
             timestamp=timestamp,
         )
 

@@ -4,14 +4,18 @@
     app.register_blueprint(create_pages_blueprint())          # /account/...
 
 Nothing is served unless the blueprint is registered. It needs the ``Faroe`` extension on the app
-and ``SECRET_KEY`` (Flask's signed session keeps the CSRF token and the flow tokens). Pages are
-server-rendered from ``faroe/pages/<page>.html`` (an app's own ``templates/faroe/pages/...``
-wins), work without JavaScript, and every POST carries a CSRF token.
+and ``SECRET_KEY`` (Flask's signed session keeps the CSRF token and the handle of the flow state,
+which is kept on the server: ``pages_state``). Pages are server-rendered from
+``faroe/pages/<page>.html`` (an app's own ``templates/faroe/pages/...`` wins), work without
+JavaScript, and every POST carries a CSRF token. Every answer carries the security headers of
+``FAROE_PAGES_SECURITY_HEADERS``; Flask's session cookie follows ``FAROE_SESSION_COOKIE_SECURE``
+and is rotated when who is signed in changes (``pages_session``). ``forms=`` extends the entry
+forms (``pages_forms.PageForms``). docs/pages-security.md explains each choice.
 
 Endpoints (relative to the blueprint's name): ``signup``, ``signup_verify``, ``signup_resend``,
-``signup_password``, ``signin``, ``signout``, ``reset``, ``reset_verify``, ``reset_password``,
-``account``, ``email``, ``email_verify``, ``email_resend``, ``password``,
-``signout_everywhere``, ``delete``; ``static`` serves ``pages.css``.
+``signup_password``, ``signup_cancel``, ``signin``, ``signout``, ``reset``, ``reset_verify``,
+``reset_password``, ``reset_cancel``, ``account``, ``email``, ``email_verify``, ``email_resend``,
+``email_cancel``, ``password``, ``signout_everywhere``, ``delete``; ``static`` serves ``pages.css``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ from .config import PAGES_DEFAULTS, ConfigError
 try:
     from .pages_account import register_account_pages
     from .pages_auth import register_auth_pages
+    from ..core.decoys import AttemptNoticeSender
+    from .pages_forms import PageForms
+    from .pages_session import add_security_headers, secure_session_cookie
+    from .pages_settings import PagesSettings, PagesState, register
+    from .pages_state import FlowStateUnavailable
     from .pages_support import csrf_is_valid, csrf_token, render_page
 except ModuleNotFoundError as missing:  # pragma: no cover - the extra is installed in tests
     if missing.name != "flask_wtf":
@@ -46,8 +55,11 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 
 
 
-def create_pages_blueprint(name: str = "faroe_pages", url_prefix: str = "/account") -> Blueprint:
-    """A new pages blueprint; register it once per name (``app.register_blueprint(...)``)."""
+def create_pages_blueprint(
+    name: str = "faroe_pages", url_prefix: str = "/account", *, forms: PageForms | None = None
+) -> Blueprint:
+    """A new pages blueprint; register it once per name (``app.register_blueprint(...)``).
+    ``forms``: the fields of the sign-in, sign-up and reset forms (default ``PageForms()``)."""
     blueprint = Blueprint(
         name,
         __name__,
@@ -56,14 +68,16 @@ def create_pages_blueprint(name: str = "faroe_pages", url_prefix: str = "/accoun
         static_folder=str(_PACKAGE / "static" / "faroe"),
         static_url_path="/static",
     )
-    blueprint.record(_check_app)
+    blueprint.record(functools.partial(_check_app, forms=forms or PageForms()))
     blueprint.before_request(_check_csrf)
+    blueprint.after_request(add_security_headers)
+    blueprint.register_error_handler(FlowStateUnavailable, _unavailable)
     register_auth_pages(blueprint)
     register_account_pages(blueprint)
     return blueprint
 
 
-def _check_app(setup: BlueprintSetupState) -> None:
+def _check_app(setup: BlueprintSetupState, *, forms: PageForms) -> None:
     app = setup.app
     if "faroe" not in app.extensions:
         raise RuntimeError("initialise the Faroe extension before registering the pages blueprint")
@@ -76,14 +90,27 @@ def _check_app(setup: BlueprintSetupState) -> None:
         state.views = dataclasses.replace(state.views, login_view=signin_endpoint)
     for key, value in PAGES_DEFAULTS.items():
         app.config.setdefault(key, dict(value) if isinstance(value, Mapping) else value)
+    settings = PagesSettings.from_config(app.config)
+    if settings.generic_responses and not isinstance(state.server.email_sender, AttemptNoticeSender):
+        raise ConfigError(
+            "FAROE_PAGES_GENERIC_RESPONSES needs an email sender with send_signup_attempt_notification "
+            "and send_user_password_reset_attempt_notification (TemplateEmailSender has them)"
+        )
+    full_name = f"{setup.name_prefix}.{setup.name}".lstrip(".")
+    register(app, full_name, PagesState(settings, forms))
+    secure_session_cookie(app, state.views.cookie_secure)
     # App-wide, so that the app's own templates can extend ``faroe/pages/base.html``.
-    app.context_processor(functools.partial(_template_context, f"{setup.name_prefix}.{setup.name}".lstrip(".")))
+    app.context_processor(functools.partial(_template_context, full_name))
 
 
 def _check_csrf() -> ResponseReturnValue | None:
     if request.method != "POST" or csrf_is_valid(request.form.get("csrf_token")):
         return None
     return render_page("csrf", status=400)
+
+
+def _unavailable(error: FlowStateUnavailable) -> ResponseReturnValue:
+    return render_page("unavailable", status=503)
 
 
 def _template_context(name: str) -> dict[str, Any]:

@@ -3,7 +3,10 @@ the new address), change the password, sign out everywhere, and delete the accou
 
 Each change asks for the current password, so a session left open on a shared computer cannot
 change the address or the password, or delete the account, on its own. An ended session
-(``invalid_session_token``) sends the person to the sign-in page.
+(``invalid_session_token``) sends the person to the sign-in page. The email change is the one
+flow kept between requests: it ends through ``delete_user_email_address_update`` when another
+starts, on its Cancel button and at sign-out (``pages_flows``); signing out everywhere and
+deleting the account rotate Flask's session as signing out does.
 """
 
 from __future__ import annotations
@@ -15,19 +18,11 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from ..core.envelope import ActionError
+from .pages_flows import drop_flow, end_flow, has_flow, keep, step
+from .pages_session import rotate_session
+from .pages_state import recall
+from .pages_support import flash_error, form_value, home_url, invoke, render_page, show_error
 from .views import end_session, get_session_token, login_required
-from .pages_support import (
-    flash_error,
-    forget,
-    forget_all,
-    form_value,
-    home_url,
-    invoke,
-    recall,
-    remember,
-    render_page,
-    show_error,
-)
 
 __all__ = ["register_account_pages"]
 
@@ -43,6 +38,7 @@ def register_account_pages(blueprint: Blueprint) -> None:
     ):
         blueprint.add_url_rule(rule, view_func=login_required(view), methods=["GET", "POST"])
     blueprint.add_url_rule("/email/resend", view_func=login_required(email_resend), methods=["POST"])
+    blueprint.add_url_rule("/email/cancel", view_func=login_required(email_cancel), methods=["POST"])
 
 
 def _token() -> str:
@@ -55,7 +51,7 @@ def _session_ended(result: ActionError) -> Response | None:
     """For ``invalid_session_token``: forget the cookie and ask to sign in again."""
     if result.error_code != "invalid_session_token":
         return None
-    forget_all()
+    rotate_session()
     flash_error(result)
     response = redirect(url_for(".signin", next=request.path))
     end_session(response)
@@ -73,31 +69,30 @@ def email() -> ResponseReturnValue:
     if request.method == "GET":
         return render_page("email")
     new_email_address = form_value("new_email_address")
+    end_flow("email")  # starting a change ends the one in progress
     result = invoke(
         "create_user_email_address_update", session_token=_token(), new_email_address=new_email_address
     )
     if not result.ok:
         return _session_ended(result) or show_error("email", "email", result, new_email_address=new_email_address)
-    remember(email_token=result.values["user_email_address_update_token"], email_new=new_email_address)
+    keep("email", result.values["user_email_address_update_token"], email_new=new_email_address)
     return redirect(url_for(".email_verify"))
 
 
 def _email_flow_gone(result: ActionError) -> Response | None:
     if result.error_code not in ("invalid_user_email_address_update_token", "session_mismatch"):
         return None
-    forget("email_token", "email_new")
+    drop_flow("email")
     flash_error(result)
     return redirect(url_for(".email"))
 
 
 def email_verify() -> ResponseReturnValue:
-    update_token = recall("email_token")
-    if update_token is None:
+    if not has_flow("email"):
         return redirect(url_for(".email"))
     context: dict[str, Any] = {"new_email_address": recall("email_new") or ""}
     if request.method == "GET":
         return render_page("email_verify", **context)
-    arguments = {"session_token": _token(), "user_email_address_update_token": update_token}
     steps: tuple[tuple[str, dict[str, str], str | None], ...] = (
         ("verify_user_email_address_update_email_address_verification_code",
          {"email_address_verification_code": form_value("code").replace(" ", "")},
@@ -108,26 +103,23 @@ def email_verify() -> ResponseReturnValue:
         ("complete_user_email_address_update", {}, None),
     )
     for action, extra, done_already in steps:
-        result = invoke(action, **arguments, **extra)
+        result = step("email", action, session_token=_token(), **extra)
         if not result.ok and result.error_code != done_already:
             return (
                 _session_ended(result)
                 or _email_flow_gone(result)
                 or show_error("email_verify", "email", result, **context)
             )
-    forget("email_token", "email_new")
+    drop_flow("email")  # complete_user_email_address_update deleted it on the server
     flash(f"Your email address is now {context['new_email_address']}.", "success")
     return redirect(url_for(".account"))
 
 
 def email_resend() -> ResponseReturnValue:
-    update_token = recall("email_token")
-    if update_token is None:
+    if not has_flow("email"):
         return redirect(url_for(".email"))
-    result = invoke(
-        "send_user_email_address_update_email_address_verification_code",
-        session_token=_token(),
-        user_email_address_update_token=update_token,
+    result = step(
+        "email", "send_user_email_address_update_email_address_verification_code", session_token=_token()
     )
     if result.ok:
         flash("We sent the code again.", "info")
@@ -139,6 +131,12 @@ def email_resend() -> ResponseReturnValue:
         return response
     flash_error(result)
     return redirect(url_for(".email_verify"))
+
+
+def email_cancel() -> ResponseReturnValue:
+    end_flow("email")
+    flash("The email address change was cancelled.", "info")
+    return redirect(url_for(".account"))
 
 
 # Password, sessions, deletion -----------------------------------------------------------------
@@ -187,7 +185,7 @@ def signout_everywhere() -> ResponseReturnValue:
     result = invoke("delete_all_sessions", session_token=_token())
     if not result.ok:
         return _session_ended(result) or show_error("signout_everywhere", "sessions", result)
-    forget_all()
+    rotate_session()
     flash("You are signed out on every device.", "info")
     response = redirect(url_for(".signin"))
     end_session(response)  # this session is already ended: clears the cookie
@@ -204,7 +202,7 @@ def delete() -> ResponseReturnValue:
     )
     if failed is not None:
         return failed
-    forget_all()
+    rotate_session()
     flash("Your account was deleted.", "info")
     response = redirect(home_url())
     end_session(response)  # the user is gone: removes the session record, clears the cookie

@@ -55,6 +55,10 @@ MESSAGES: Mapping[str, str] = {
     "invalid_user_deletion_token": "This account deletion expired. Please try again.",
     "internal_conflict": "Something else changed your account at the same moment. Please try again.",
     "internal_error": GENERAL_MESSAGE,
+    # The pages' own codes: generic-responses mode's sign-in, and the application's form fields.
+    "incorrect_credentials": "The email address or password is incorrect.",
+    "missing_field": "Fill in every field.",
+    "field_too_long": "One of the fields is too long.",
 }
 
 #: Sentences that depend on the page: ``(page, code)``.
@@ -77,6 +81,7 @@ INVALID_FIELDS: Mapping[str, tuple[str, ...]] = {
     "incorrect_password": ("password", "current_password"),
     "invalid_password_length": ("password", "new_password"),
     "weak_password": ("password", "new_password"),
+    "incorrect_credentials": ("email_address", "password"),
 }
 
 

@@ -1,4 +1,4 @@
-"""What every account page needs: CSRF checks, same-site ``next`` targets, and the flow tokens.
+"""What every account page needs: CSRF checks, same-site ``next`` targets, rendering and errors.
 
 * **CSRF**: Flask-WTF's signed double-submit token (``flask_wtf.csrf``). Every form carries
   ``csrf_token``; every POST to the pages is checked before its view runs. An app that already
@@ -6,29 +6,25 @@
   ``WTF_CSRF_ENABLED = False`` turns the check off, as for the rest of Flask-WTF.
 * **next**: read with ``views.next_url`` (a path on this site only); anything else falls back
   to the home URL.
-* **Flow tokens** (signup, password reset, email change) live in Flask's session, which is a
-  cookie signed with ``SECRET_KEY`` and HttpOnly: never in a URL or a form field.
+* **Flow tokens** (signup, password reset, email change) are kept on the server
+  (``pages_state``): never in a URL, a form field or a cookie.
 """
 
 from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import current_app, flash, render_template, request, session
+from flask import current_app, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 
 from ..core.envelope import ActionError, ActionResult
 from .pages_messages import INVALID_FIELDS, message_for
+from .pages_settings import current_pages
 
 __all__ = [
     "csrf_token",
     "csrf_is_valid",
-    "remember",
-    "recall",
-    "forget",
-    "forget_all",
-    "FLOW_KEY",
     "invoke",
     "render_page",
     "show_error",
@@ -36,9 +32,6 @@ __all__ = [
     "form_value",
     "home_url",
 ]
-
-#: The key in Flask's session under which the pages keep their flow state.
-FLOW_KEY = "_faroe_pages"
 
 
 def csrf_token() -> str:
@@ -55,35 +48,6 @@ def csrf_is_valid(submitted: str | None) -> bool:
     return True
 
 
-def _flows() -> dict[str, Any]:
-    flows = session.get(FLOW_KEY)
-    return dict(flows) if isinstance(flows, dict) else {}
-
-
-def remember(**values: str) -> None:
-    """Keep flow values (``signup_token=...``) in the signed session."""
-    flows = _flows()
-    flows.update(values)
-    session[FLOW_KEY] = flows
-
-
-def recall(name: str) -> str | None:
-    value = _flows().get(name)
-    return value if isinstance(value, str) and value else None
-
-
-def forget(*names: str) -> None:
-    flows = _flows()
-    if any(name in flows for name in names):
-        for name in names:
-            flows.pop(name, None)
-        session[FLOW_KEY] = flows
-
-
-def forget_all() -> None:
-    session.pop(FLOW_KEY, None)
-
-
 # Rendering ------------------------------------------------------------------------------------
 
 #: HTTP status of a page that shows an action error (others: 422).
@@ -98,11 +62,17 @@ def invoke(action: str, **arguments: str) -> ActionResult:
 
 
 def render_page(template: str, *, status: int = 200, **context: Any) -> ResponseReturnValue:
+    context.setdefault("generic_responses", current_pages().settings.generic_responses)
     return render_template(f"faroe/pages/{template}.html", **context), status
 
 
 def show_error(
-    template: str, page: str, result: ActionError, **context: Any
+    template: str,
+    page: str,
+    result: ActionError,
+    *,
+    invalid_fields: tuple[str, ...] | None = None,
+    **context: Any,
 ) -> ResponseReturnValue:
     """The form again, with the sentence for the result's error code (and, for an error on
     our side, the invocation id a person can quote)."""
@@ -113,7 +83,7 @@ def show_error(
         status=_ERROR_STATUS.get(code, 422),
         error=message_for(code, page, current_app.config.get("FAROE_PAGES_MESSAGES")),
         error_code=code,
-        invalid_fields=INVALID_FIELDS.get(code, ()),
+        invalid_fields=INVALID_FIELDS.get(code, ()) if invalid_fields is None else invalid_fields,
         reference=reference,
         **context,
     )

@@ -1,0 +1,418 @@
+"""The findings of issue 19, reproduced over real HTTP (waitress on loopback, cookie jars, each
+client on its own loopback address, the CSRF token parsed from the served form), and fixed:
+
+1. a flow outlives sign-out (a copied cookie finished a password reset after it);
+2. no anti-framing or caching headers;
+3. Flask's session is not rotated at sign-in (a CSRF token minted before is accepted after);
+4. Flask's session cookie is not Secure by default;
+plus what the fix promises: no Faroe token in Flask's cookie or in the storage, flow state that
+expires and stays bounded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from faroe_flask import MemoryStorage, current_faroe
+from faroe_flask.flask.config import ConfigError
+from faroe_flask.flask.pages_state import FLOW_KEY, MAX_NEXT_CHARACTERS
+
+from ..conftest import CapturingEmailSender, FakeClock
+from ..servers import serve
+from .conftest import NEW_PASSWORD, PASSWORD, AppFactory
+from .pages_http import PAGES_CONFIG, TOKEN, HttpBrowser, base, flask_session, http_app, pages_app  # noqa: F401
+
+EMAIL = "http.user@example.com"
+
+# Storage key prefixes of the records involved (faroe_flask.core.records).
+SIGNUP_RECORDS, RESET_RECORDS, EMAIL_UPDATE_RECORDS, FLOW_STATES = "aaai.", "aaan.", "aaak.", "pages.flow."
+
+
+def storage_of(app: Flask) -> MemoryStorage:
+    with app.app_context():
+        storage = current_faroe.server.storage
+    assert isinstance(storage, MemoryStorage)
+    return storage
+
+
+def records(app: Flask, prefix: str) -> list[str]:
+    return [key for key in storage_of(app).keys() if key.startswith(prefix)]
+
+
+def sign_up(browser: HttpBrowser, sender: CapturingEmailSender, email: str = EMAIL) -> None:
+    assert browser.post("/account/signup", email_address=email).location == "/account/signup/verify"
+    code = sender.last("signup_code")["code"]
+    assert browser.post("/account/signup/verify", code=code).location == "/account/signup/password"
+    done = browser.post("/account/signup/password", password=PASSWORD)
+    assert done.status == 302 and done.set_cookies("faroe_session")
+
+
+def sign_in(browser: HttpBrowser, password: str = PASSWORD, email: str = EMAIL) -> HttpBrowser:
+    answer = browser.post("/account/signin", email_address=email, password=password)
+    assert answer.status == 302 and answer.set_cookies("faroe_session"), answer.body
+    return browser
+
+
+def start_reset(browser: HttpBrowser, sender: CapturingEmailSender) -> None:
+    assert browser.post("/account/reset", email_address=EMAIL).location == "/account/reset/verify"
+    temporary = sender.last("temporary_password")["temporary_password"]
+    assert browser.post("/account/reset/verify", temporary_password=temporary).location == "/account/reset/password"
+
+
+# 1. Flows end on the server ----------------------------------------------------------------------
+
+
+def test_a_copied_reset_cookie_is_dead_after_sign_out(http_app: Flask, base: str, email_sender: CapturingEmailSender) -> None:
+    sign_up(HttpBrowser(base), email_sender)
+    victim = HttpBrowser(base)
+    start_reset(victim, email_sender)  # the temporary password is verified
+    copier = victim.copy()
+    assert victim.post("/account/signout").location == "/"
+    # The copy: the form is not served, and posting the new password changes nothing.
+    answer = copier.post("/account/reset/password", password=NEW_PASSWORD)
+    assert answer.location == "/account/reset" and not answer.set_cookies("faroe_session")
+    assert copier.get("/account/reset/password").location == "/account/reset"
+    sign_in(HttpBrowser(base))  # the password is still the old one
+    assert HttpBrowser(base).post("/account/signin", email_address=EMAIL, password=NEW_PASSWORD).status == 422
+    # Ended on the server: no reset record, no flow state.
+    assert records(http_app, RESET_RECORDS) == [] and records(http_app, FLOW_STATES) == []
+
+
+def test_a_copied_signup_cookie_is_dead_after_sign_out(http_app: Flask, base: str, email_sender: CapturingEmailSender) -> None:
+    victim = HttpBrowser(base)
+    victim.post("/account/signup", email_address=EMAIL)
+    victim.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    copier = victim.copy()
+    assert len(records(http_app, SIGNUP_RECORDS)) == 1
+    victim.post("/account/signout")
+    assert copier.get("/account/signup/password").location == "/account/signup"
+    assert copier.post("/account/signup/password", password=PASSWORD).location == "/account/signup"
+    assert records(http_app, SIGNUP_RECORDS) == [] and records(http_app, FLOW_STATES) == []
+
+
+def test_a_completed_flow_cannot_be_replayed(http_app: Flask, base: str, email_sender: CapturingEmailSender) -> None:
+    sign_up(HttpBrowser(base), email_sender)
+    person = HttpBrowser(base)
+    start_reset(person, email_sender)
+    copier = person.copy()
+    assert person.post("/account/reset/password", password=NEW_PASSWORD).location == "/account/"
+    assert records(http_app, RESET_RECORDS) == []
+    answer = copier.post("/account/reset/password", password="another Password 4 you")
+    assert answer.location == "/account/reset" and not answer.set_cookies("faroe_session")
+
+
+@pytest.mark.parametrize("flow", ["signup", "reset", "email"])
+def test_starting_another_flow_of_a_kind_ends_the_first(http_app: Flask, base: str, email_sender: CapturingEmailSender, flow: str) -> None:
+    person = HttpBrowser(base)
+    if flow == "signup":
+        path, field, prefix, first, second = "/account/signup", "email_address", SIGNUP_RECORDS, "first@example.com", "second@example.com"
+    else:
+        sign_up(HttpBrowser(base), email_sender)
+        sign_up(HttpBrowser(base), email_sender, "second@example.com")
+        if flow == "reset":
+            path, field, prefix, first, second = "/account/reset", "email_address", RESET_RECORDS, EMAIL, "second@example.com"
+        else:
+            sign_in(person)
+            path, field, prefix, first, second = "/account/email", "new_email_address", EMAIL_UPDATE_RECORDS, "new1@example.com", "new2@example.com"
+    person.post(path, **{field: first})
+    copier = person.copy()
+    person.post(path, **{field: second})
+    assert len(records(http_app, prefix)) == 1  # the first flow was deleted on the server
+    assert len(records(http_app, FLOW_STATES)) == 1
+    assert copier.get(path + "/verify").status == 302  # the copy's state is gone
+    assert second in person.get(path + "/verify").body
+
+
+@pytest.mark.parametrize("flow", ["signup", "reset", "email"])
+def test_cancel_ends_the_flow(http_app: Flask, base: str, email_sender: CapturingEmailSender, flow: str) -> None:
+    if flow != "signup":
+        sign_up(HttpBrowser(base), email_sender)
+    person = HttpBrowser(base)
+    if flow == "signup":
+        person.post("/account/signup", email_address=EMAIL)
+        page, prefix, after = "/account/signup/verify", SIGNUP_RECORDS, "/"
+    elif flow == "reset":
+        person.post("/account/reset", email_address=EMAIL)
+        page, prefix, after = "/account/reset/verify", RESET_RECORDS, "/account/signin"
+    else:
+        sign_in(person)
+        person.post("/account/email", new_email_address="renamed@example.com")
+        page, prefix, after = "/account/email/verify", EMAIL_UPDATE_RECORDS, "/account/"
+    form = person.get(page)
+    assert f'action="/account/{flow}/cancel"' in form.body
+    copier = person.copy()
+    assert len(records(http_app, prefix)) == 1
+    assert person.post(f"/account/{flow}/cancel", csrf=form.csrf).location == after
+    assert records(http_app, prefix) == [] and records(http_app, FLOW_STATES) == []
+    assert copier.get(page).status == 302  # back to the flow's start
+    assert person.get(page).status == 302
+
+
+def test_no_faroe_token_in_the_cookie_nor_in_the_storage(http_app: Flask, base: str, email_sender: CapturingEmailSender) -> None:
+    person = HttpBrowser(base)
+    seen: list[dict[str, object]] = []
+    person.post("/account/signup", email_address=EMAIL)
+    seen.append(flask_session(http_app, person))
+    person.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    seen.append(flask_session(http_app, person))
+    for state in seen:
+        assert set(state) <= {"csrf_token", FLOW_KEY, "_flashes"}
+        assert not TOKEN.search(repr(state)) and EMAIL not in repr(state)
+    handle = seen[-1][FLOW_KEY]
+    assert isinstance(handle, str) and len(handle) == 43
+    # The state on the server is sealed: neither the token nor the address can be read there.
+    storage = storage_of(http_app)
+    [key] = records(http_app, FLOW_STATES)
+    value, _ = storage.get(key)
+    assert not TOKEN.search(value.decode("latin-1")) and EMAIL.encode() not in value
+    assert handle not in key  # the key does not reveal the handle either
+    # A step that changes nothing keeps the handle; a change moves the state to a new one.
+    assert seen[0][FLOW_KEY] == handle
+    person.post("/account/signup", email_address="other@example.com")
+    assert flask_session(http_app, person)[FLOW_KEY] != handle
+    assert key not in records(http_app, FLOW_STATES)
+
+
+def test_flow_state_expires(http_app: Flask, base: str, clock: FakeClock) -> None:
+    person = HttpBrowser(base)
+    person.post("/account/reset", email_address="nobody@example.com")  # no flow: nothing stored
+    assert records(http_app, FLOW_STATES) == []
+    person.post("/account/signup", email_address=EMAIL)
+    assert person.get("/account/signup/verify").status == 200
+    clock.advance(1800)
+    assert person.get("/account/signup/verify").location == "/account/signup"
+    assert records(http_app, FLOW_STATES) == []  # deleted when found expired
+
+
+def test_flow_state_is_bounded_per_client_and_purged(make_app: AppFactory, email_sender: CapturingEmailSender, clock: FakeClock, tmp_path: Path) -> None:
+    from sqlalchemy import MetaData
+
+    from faroe_flask.sql import SQLStorage, create_engine, make_storage_table
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'storage.sqlite3'}")
+    table = make_storage_table(MetaData(), "faroe_storage")
+    table.create(engine)
+    storage = SQLStorage(engine, table)
+    app = make_app(config={"SECRET_KEY": "k", "FAROE_SESSION_COOKIE_SECURE": False}, storage=storage)
+    from faroe_flask import create_pages_blueprint
+
+    app.register_blueprint(create_pages_blueprint())
+
+    def flow_states() -> int:
+        with engine.connect() as connection:
+            rows = connection.execute(table.select().where(table.c.key.like(FLOW_STATES + "%"))).fetchall()
+        return len(rows)
+
+    with serve(app) as url:
+        hostile = HttpBrowser(url)
+        csrf = hostile.csrf()
+        for n in range(20):  # one browser, many flows: one state, one live sign-up
+            hostile.post("/account/signup", csrf=csrf, email_address=f"a{n}@example.com", next="/" + "x" * 5000)
+        assert flow_states() == 1
+        assert "a19@example.com" in hostile.get("/account/signup/verify").body
+        for n in range(10):  # clients that drop their cookies: one state each, all expiring
+            HttpBrowser(url).post("/account/signup", email_address=f"b{n}@example.com")
+        assert flow_states() == 11
+    clock.advance(1800)
+    storage.delete_expired(clock.now())
+    assert flow_states() == 0
+    engine.dispose()
+
+
+def test_a_long_next_is_not_kept(http_app: Flask, base: str, email_sender: CapturingEmailSender) -> None:
+    person = HttpBrowser(base)
+    person.post("/account/signup", email_address=EMAIL, next="/" + "y" * MAX_NEXT_CHARACTERS)
+    person.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    assert person.post("/account/signup/password", password=PASSWORD).location == "/"
+
+
+# 2. Headers ---------------------------------------------------------------------------------------
+
+HEADERS = {
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def test_every_page_answer_carries_the_security_headers(base: str, email_sender: CapturingEmailSender) -> None:
+    person = HttpBrowser(base)
+    answers = [person.get("/account/signin"), person.get("/account/signup"), person.get("/account/")]
+    answers.append(person.request("/account/signout", {"csrf_token": "forged"}))  # 400
+    sign_up(person, email_sender)
+    answers += [person.get("/account/"), person.get("/account/signout-everywhere")]
+    assert [answer.status for answer in answers] == [200, 200, 302, 400, 200, 200]
+    for answer in answers:
+        assert {name: answer.headers.get(name) for name in HEADERS} == HEADERS
+    assert EMAIL in answers[-2].body  # the account page, with the address: never stored by a cache
+    css = person.get("/account/static/pages.css")
+    assert css.status == 200 and css.headers["X-Frame-Options"] == "DENY"
+    assert css.headers["Cache-Control"] != "no-store"  # the stylesheet keeps its own caching
+    assert "X-Frame-Options" not in person.get("/faroe").headers  # only the pages
+
+
+def test_the_application_changes_the_headers(make_app: AppFactory) -> None:
+    app = pages_app(
+        make_app,
+        FAROE_PAGES_SECURITY_HEADERS={
+            "Content-Security-Policy": "frame-ancestors 'self'; script-src 'self' https://challenges.example",
+            "x-frame-options": "SAMEORIGIN",
+            "Referrer-Policy": None,
+            "Permissions-Policy": "camera=()",
+        },
+    )
+    with serve(app) as url:
+        headers = HttpBrowser(url).get("/account/signin").headers
+    assert headers["Content-Security-Policy"] == "frame-ancestors 'self'; script-src 'self' https://challenges.example"
+    assert headers.get_all("X-Frame-Options") == ["SAMEORIGIN"]
+    assert headers["Referrer-Policy"] is None and headers["Permissions-Policy"] == "camera=()"
+    assert headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "value", ["frame-ancestors", {"X-Frame-Options": "DENY\r\nSet-Cookie: a=b"}, {"Bad Name": "x"}, {"X": 1}]
+)
+def test_unusable_headers_are_refused_at_registration(make_app: AppFactory, value: object) -> None:
+    with pytest.raises(ConfigError, match="FAROE_PAGES_SECURITY_HEADERS"):
+        pages_app(make_app, FAROE_PAGES_SECURITY_HEADERS=value)
+
+
+# 3. Rotation --------------------------------------------------------------------------------------
+
+
+def test_signing_in_rotates_the_session_and_its_csrf_token(http_app: Flask, base: str, email_sender: CapturingEmailSender) -> None:
+    sign_up(HttpBrowser(base), email_sender)
+    HttpBrowser(base).post("/account/signout")
+    # An attacker gets a session cookie and its CSRF token, and plants the cookie in a browser.
+    attacker = HttpBrowser(base)
+    planted_token = attacker.csrf()
+    victim = attacker.copy()
+    before = victim.cookie("session")
+    answer = victim.post("/account/signin", csrf=planted_token, email_address=EMAIL, password=PASSWORD)
+    assert answer.status == 302 and answer.set_cookies("faroe_session")
+    assert victim.cookie("session") != before
+    assert flask_session(http_app, victim)["csrf_token"] != flask_session(http_app, attacker)["csrf_token"]
+    # The token minted before sign-in is refused after it; a fresh one works.
+    refused = victim.post("/account/signout-everywhere", csrf=planted_token)
+    assert refused.status == 400 and "This form has expired" in refused.body
+    assert victim.get("/account/").status == 200  # still signed in
+    assert victim.post("/account/signout-everywhere").location == "/account/signin"
+
+
+@pytest.mark.parametrize("completion", ["signup", "reset"])
+def test_finishing_a_signup_or_a_reset_rotates_the_session(base: str, email_sender: CapturingEmailSender, completion: str) -> None:
+    person = HttpBrowser(base)
+    if completion == "signup":
+        person.post("/account/signup", email_address=EMAIL)
+        person.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+        path, form = "/account/signup/password", {"password": PASSWORD}
+    else:
+        sign_up(HttpBrowser(base), email_sender)
+        start_reset(person, email_sender)
+        path, form = "/account/reset/password", {"password": NEW_PASSWORD}
+    token = person.csrf(path)
+    before = person.cookie("session")
+    assert person.post(path, csrf=token, **form).set_cookies("faroe_session")
+    assert person.cookie("session") != before
+    assert person.post("/account/signout", csrf=token).status == 400
+    assert person.post("/account/signout").location == "/"
+
+
+# 4. The Secure flag -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "secure"),
+    [
+        ({}, True),  # FAROE_SESSION_COOKIE_SECURE defaults to True
+        ({"FAROE_SESSION_COOKIE_SECURE": False}, False),  # plain-HTTP development, explicitly
+        ({"FAROE_SESSION_COOKIE_SECURE": "false"}, False),  # as an environment variable gives it
+        ({"FAROE_SESSION_COOKIE_SECURE": False, "SESSION_COOKIE_SECURE": True}, True),  # the app's own
+        ({"SESSION_COOKIE_SECURE": False}, True),  # Flask's default value follows Faroe's setting
+    ],
+)
+def test_the_session_cookie_is_secure_unless_told_otherwise(make_app: AppFactory, config: dict[str, object], secure: bool) -> None:
+    app = make_app(config={"SECRET_KEY": "k", **config})
+    from faroe_flask import create_pages_blueprint
+
+    app.register_blueprint(create_pages_blueprint())
+    with serve(app) as url:
+        [cookie] = HttpBrowser(url).get("/account/signin").set_cookies("session")
+    assert ("; Secure" in cookie) is secure
+    assert "HttpOnly" in cookie
+
+
+# Robustness of the flow state ---------------------------------------------------------------------
+
+
+class FlakyStorage(MemoryStorage):
+    """Memory storage whose reads and writes of the pages' flow state fail while ``down``."""
+
+    down = False
+
+    def _check(self, key: str) -> None:
+        if self.down and key.startswith(FLOW_STATES):
+            raise ConnectionError("the storage is unreachable")
+
+    def get(self, key: str) -> tuple[bytes, int]:
+        self._check(key)
+        return super().get(key)
+
+    def add(self, key: str, value: bytes, expires_at: datetime) -> None:
+        self._check(key)
+        super().add(key, value, expires_at)
+
+
+def test_an_unreachable_flow_state_is_a_503_page_and_sign_out_still_works(
+    make_app: AppFactory, email_sender: CapturingEmailSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = FlakyStorage()
+    app = make_app(config={**PAGES_CONFIG}, storage=storage)
+    from faroe_flask import create_pages_blueprint
+
+    app.register_blueprint(create_pages_blueprint())
+    with serve(app) as url:
+        person = HttpBrowser(url)
+        person.post("/account/signup", email_address=EMAIL)
+        storage.down = True
+        answer = person.get("/account/signup/verify")
+        assert answer.status == 503 and "Something went wrong on our side" in answer.body
+        assert answer.headers["Cache-Control"] == "no-store"
+        other = HttpBrowser(url)
+        assert other.post("/account/signup", email_address="other@example.com").status == 503
+        # The sign-up started for a state that could not be kept was deleted again.
+        assert len([key for key in storage.keys() if key.startswith(SIGNUP_RECORDS)]) == 1
+        assert person.post("/account/signout").location == "/"  # the flow state is dropped
+        storage.down = False
+        assert person.get("/account/signup/verify").location == "/account/signup"
+    assert "ConnectionError" in caplog.text and EMAIL not in caplog.text
+
+
+def test_an_older_cookie_with_tokens_in_it_is_ignored(http_app: Flask) -> None:
+    client = http_app.test_client()
+    with client.session_transaction() as session:
+        session[FLOW_KEY] = {"signup_token": "a" * 24 + "." + "b" * 24, "signup_email": EMAIL}
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+    with client.session_transaction() as session:
+        assert FLOW_KEY not in session
+
+
+def test_a_sealed_state_opens_only_with_its_handle_and_unchanged() -> None:
+    from faroe_flask.flask.pages_state import seal, storage_key, unseal
+
+    handle, other = "h" * 43, "i" * 43
+    sealed = seal(handle, b'{"signup_token":"secret"}')
+    assert unseal(handle, sealed) == b'{"signup_token":"secret"}'
+    assert b"secret" not in sealed and seal(handle, b"same") != seal(handle, b"same")  # a fresh nonce
+    assert unseal(other, sealed) is None
+    for position in (0, 5, len(sealed) - 1):
+        tampered = bytearray(sealed)
+        tampered[position] ^= 1
+        assert unseal(handle, bytes(tampered)) is None
+    assert unseal(handle, b"") is None
+    assert storage_key(handle) != storage_key(other) and handle not in storage_key(handle)

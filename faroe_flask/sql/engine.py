@@ -6,7 +6,9 @@
   ``hide_parameters`` (no SQL parameter - a password hash, an email address - ever appears in an
   exception message or a log line); bounded waits (``statement_timeout``, ``connect_timeout``,
   seconds, set when a connection opens: see ``faroe_flask.sql.timeouts``);
-* SQLite: a file database only (an in-memory database is private to one connection); WAL journal
+* SQLite: a file database only (an in-memory database is private to one connection); foreign keys
+  enforced (``PRAGMA foreign_keys = ON``, as PostgreSQL and MySQL always do: an application table
+  that refers to the users table refuses or cascades a user's deletion); WAL journal
   (readers never block the writer), a busy timeout (a writer waits up to ``statement_timeout`` for
   the lock instead of failing at once), and real transactions for the engine's other users (Alembic, the application): pysqlite's legacy
   transaction handling, which never emits ``BEGIN`` for a ``SELECT``, is switched off and
@@ -79,6 +81,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
+            cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA journal_mode = WAL")
         finally:
             cursor.close()

@@ -12,7 +12,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from ..core.action_names import require_known_action_names
 from ..core.interfaces import PasswordHashAlgorithm
@@ -35,6 +35,7 @@ __all__ = [
     "user_password_algorithms_from_config",
     "legacy_password_algorithms_from_config",
     "table_names",
+    "user_deletion",
     "alembic_config_path",
     "temporary_password_algorithm_from_config",
     "strength_check_mode",
@@ -135,6 +136,10 @@ DEFAULTS: Mapping[str, Any] = {
     # Operations: off unless a path is set.
     "FAROE_HEALTH_PATH": None,
     "FAROE_METRICS_PATH": None,
+    # User deletion (issue 20), for the SQL user store the extension builds.
+    # What complete_user_deletion does to the user's row: "delete" it, or "anonymise" it (str; the
+    # row stays for the application's foreign keys, without email address or password).
+    "FAROE_USER_DELETION": "delete",
 }
 
 
@@ -341,6 +346,16 @@ def table_names(config: Mapping[str, Any]) -> tuple[str, str | None]:
         raise ConfigError("FAROE_STORAGE_TABLE and FAROE_USERS_TABLE must be strings")
     users = users.strip() if users else ""
     return storage.strip(), (users if users and users.lower() != "none" else None)
+
+
+def user_deletion(config: Mapping[str, Any]) -> Literal["delete", "anonymise"]:
+    """``FAROE_USER_DELETION``: ``"delete"`` or ``"anonymise"`` (``"anonymize"`` too)."""
+    value = str(config.get("FAROE_USER_DELETION") or "delete").strip().lower()
+    if value == "delete":
+        return "delete"
+    if value in ("anonymise", "anonymize"):
+        return "anonymise"
+    raise ConfigError('FAROE_USER_DELETION must be "delete" or "anonymise"')
 
 
 def alembic_config_path(config: Mapping[str, Any]) -> str | None:

@@ -155,10 +155,11 @@ class Faroe(FaroeHooks):
             app.config.setdefault(key, dict(value) if isinstance(value, Mapping) else value)
         state = self._build_state(app)
         app.extensions["faroe"] = state
-        from . import signals, views
+        from . import csrf, signals, views
 
         views.install(app)
         signals.install(app, state.server)
+        csrf.install(app)
         from .cli import faroe_cli
 
         app.cli.add_command(faroe_cli)

@@ -290,7 +290,9 @@ def _sql_parts(
         raise ConfigError(
             "FAROE_USERS_TABLE is empty (your own users table): pass user_store=SQLUserStore(...)"
         )
-    engine = create_engine(url, **timeouts)
+    engine = create_engine(
+        url, statement_timeout=timeouts["statement_timeout"], connect_timeout=timeouts["connect_timeout"]
+    )
     tables = MetaData()
     if storage is None:
         storage = SQLStorage(engine, make_storage_table(tables, storage_name))

@@ -38,7 +38,7 @@ from flask import Flask
 
 from .config import ConfigError, _bool, _int, _names, _optional_int
 
-__all__ = ["serve", "create_server", "waitress_settings", "endpoint_paths", "endpoint_urls"]
+__all__ = ["serve", "create_server", "waitress_settings", "endpoint_paths", "endpoint_urls", "startup_lines"]
 
 _logger = logging.getLogger("faroe_flask")
 
@@ -224,13 +224,17 @@ def serve(app: Flask, **overrides: Any) -> None:
     ...) and win over the configuration.
     """
     server = create_server(app, **overrides)
-    urls = endpoint_urls(app, server)
-    for url in urls:
-        print(f"Faroe endpoint: POST {url}", flush=True)
-    if not urls:
-        print(
-            "No Faroe endpoint: the app registers none (Faroe(app, register_blueprint=False)); "
-            "its own views run actions in-process",
-            flush=True,
-        )
+    for line in startup_lines(app, server):
+        print(line, flush=True)
     server.run()
+
+
+def startup_lines(app: Flask, server: Any) -> list[str]:
+    """What ``serve`` prints: the endpoint's URLs, or that the app has no endpoint."""
+    urls = endpoint_urls(app, server)
+    if not urls:
+        return [
+            "No Faroe endpoint: the app registers none (Faroe(app, register_blueprint=False)); "
+            "its own views run actions in-process"
+        ]
+    return [f"Faroe endpoint: POST {url}" for url in urls]

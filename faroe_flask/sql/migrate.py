@@ -164,7 +164,7 @@ def run_env() -> None:
     if connection is not None:
         run(connection)
         return
-    engine = create_engine(database_url(config))
+    engine = create_engine(database_url(config), sqlite_foreign_keys=False)  # batch mode: see engine.py
     try:
         with engine.begin() as connection:
             run(connection)
@@ -190,7 +190,11 @@ def make_alembic_config(
 
 @contextmanager
 def _connected(config: Config, url_or_engine: str | Engine) -> Iterator[Config]:
-    engine = create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    engine = (
+        create_engine(url_or_engine, sqlite_foreign_keys=False)  # batch mode: see engine.py
+        if isinstance(url_or_engine, str)
+        else url_or_engine
+    )
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection

@@ -5,11 +5,12 @@ Alembic in tests/sql/test_alembic_app.py)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from flask import Flask
+from flask import Flask, render_template_string
 from flask_wtf import CSRFProtect
 
 from faroe_flask import login_required
@@ -96,3 +97,35 @@ def test_csrfprotect_leaves_the_faroe_endpoint_alone_and_guards_the_apps_forms(o
     assert client.post("/faroe", data=body).status_code == 401  # its own check still applies
     # The app's own form is protected (what docs/csrf.md tells existing forms to do about it).
     assert client.post("/profile").status_code == 400
+
+
+def test_the_csrf_guide_recipes_work() -> None:
+    """docs/csrf.md: the hidden field, the header from the meta tag, an exempt bearer API."""
+    app = Flask("csrf_guide")
+    app.config.update(SECRET_KEY="test")
+    csrf = CSRFProtect(app)
+    memory_faroe(app)
+    page = (
+        '<meta name="csrf-token" content="{{ csrf_token() }}">'
+        '<form method="post"><input type="hidden" name="csrf_token" value="{{ csrf_token() }}"></form>'
+    )
+
+    @app.get("/new")
+    def new() -> str:
+        return render_template_string(page)
+
+    @app.post("/posts")
+    def create_post() -> str:
+        return "saved"
+
+    @app.post("/api/v1/posts")
+    @csrf.exempt
+    def api_create_post() -> str:
+        return "api saved"
+
+    client = app.test_client()
+    assert client.post("/posts", data={"title": "t"}).status_code == 400
+    (token,) = set(re.findall(r'(?:content|value)="([^"]+)"', client.get("/new").text))
+    assert client.post("/posts", data={"title": "t", "csrf_token": token}).text == "saved"
+    assert client.post("/posts", headers={"X-CSRFToken": token}).text == "saved"
+    assert client.post("/api/v1/posts").text == "api saved"

@@ -44,15 +44,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
-
-from flask import current_app
+from typing import TYPE_CHECKING, Any
 
 from ..core.credentials import generate_id
 from ..core.envelope import ActionError, ActionResult
+from .extension import current_faroe
 
 if TYPE_CHECKING:
-    from .extension import FaroeState
     from .hooks import FaroeHooks, SignupField
 
 __all__ = [
@@ -83,19 +81,12 @@ class InvalidSignupFields(ValueError):
         self.errors = dict(errors)
 
 
-def _state() -> FaroeState:
-    state = current_app.extensions.get("faroe")
-    if state is None:
-        raise RuntimeError("the Faroe extension is not initialised on the current app")
-    return cast("FaroeState", state)
-
-
 def _hooks() -> FaroeHooks:
-    return _state().extension
+    return current_faroe.extension
 
 
 def _invoke(action: str, **arguments: str) -> ActionResult:
-    return _state().invoke(action, arguments)
+    return current_faroe.invoke(action, arguments)
 
 
 # Identifiers ------------------------------------------------------------------------------------
@@ -199,9 +190,8 @@ def complete_signup(signup_token: str, fields: Mapping[str, Any] | None = None) 
 
 
 def _undo_signup(session_token: str, user_id: str) -> None:
-    state = _state()
     try:
-        state.invoke("delete_session", {"session_token": session_token})
-        state.user_store.delete_user(user_id)
+        _invoke("delete_session", session_token=session_token)
+        current_faroe.user_store.delete_user(user_id)
     except Exception as exc:  # noqa: BLE001 - logged; the sign-up already answers an error
         _logger.error("deleting the half-made user again failed: %s", type(exc).__name__)

@@ -136,9 +136,8 @@ DEFAULTS: Mapping[str, Any] = {
     # Operations: off unless a path is set.
     "FAROE_HEALTH_PATH": None,
     "FAROE_METRICS_PATH": None,
-    # User deletion (issue 20), for the SQL user store the extension builds.
-    # What complete_user_deletion does to the user's row: "delete" it, or "anonymise" it (str; the
-    # row stays for the application's foreign keys, without email address or password).
+    # User deletion (issue 20; the SQL user store the extension builds).
+    # str: "delete" the user's row, or "anonymise" it (kept for your foreign keys, nothing personal left).
     "FAROE_USER_DELETION": "delete",
 }
 

@@ -7,11 +7,14 @@ endpoint needs no such token: it reads no cookie (its callers authenticate with
 site's request, and pass tokens in the JSON body), so a forged cross-site request carries nothing
 that acts for a user. ``install`` exempts it, whichever of ``CSRFProtect(app)`` and ``Faroe(app)``
 comes first: at once when ``CSRFProtect`` is there already, otherwise at the app's first request
-(a ``before_request`` function that runs before ``CSRFProtect``'s, since it was added earlier,
-and does nothing after its first run).
+(a ``before_request`` function that runs before ``CSRFProtect``'s, since it was added earlier; it
+then takes itself out of the app's list, so later requests pay nothing). Without Flask-WTF
+installed there is nothing to do.
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 from flask import Flask
 
@@ -31,13 +34,14 @@ def _exempt(app: Flask) -> bool:
 
 def install(app: Flask) -> None:
     """Called by ``Faroe.init_app``."""
-    if _exempt(app):
+    if _exempt(app) or importlib.util.find_spec("flask_wtf") is None:
         return
-    pending = [True]
 
     def exempt_from_csrf() -> None:
-        if pending:
-            pending.clear()
-            _exempt(app)
+        _exempt(app)
+        # Replaced, not changed in place: a request running now iterates the old list.
+        functions = app.before_request_funcs.get(None)
+        if isinstance(functions, list):
+            app.before_request_funcs[None] = [f for f in functions if f is not exempt_from_csrf]
 
     app.before_request(exempt_from_csrf)

@@ -97,6 +97,15 @@ def test_csrfprotect_leaves_the_faroe_endpoint_alone_and_guards_the_apps_forms(o
     assert client.post("/faroe", data=body).status_code == 401  # its own check still applies
     # The app's own form is protected (what docs/csrf.md tells existing forms to do about it).
     assert client.post("/profile").status_code == 400
+    # Faroe's first-request function is gone: later requests pay nothing for it.
+    assert [f.__name__ for f in app.before_request_funcs.get(None, [])] == ["csrf_protect"]
+
+
+def test_without_csrfprotect_nothing_stays_on_the_request_path() -> None:
+    app = Flask("no_csrf")
+    memory_faroe(app)
+    assert app.test_client().get("/nothing").status_code == 404
+    assert app.before_request_funcs.get(None, []) == []
 
 
 def test_the_csrf_guide_recipes_work() -> None:

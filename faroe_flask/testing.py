@@ -19,10 +19,16 @@ its keyword arguments on to ``Faroe(app, ...)``)::
 * ``Outbox``: an email sender that renders Faroe's messages from the real templates (yours
   included) and keeps them, with the verification ``code`` and ``temporary_password`` taken out;
   ``outbox.code_for(address)``, ``outbox.temporary_password_for(address)``.
-* ``sign_up(address, password)`` / ``sign_in(...)`` run the whole flow in-process and return a
-  ``SignedIn`` (``session_token``, ``session``, ``user_id``); ``sign_up_client(client, ...)`` /
-  ``sign_in_client(client, ...)`` also put the session cookie on a Flask test client, and
-  ``bearer_headers(signed_in)`` gives ``Authorization`` headers for API tests.
+* ``sign_up(address, password, fields=...)`` / ``sign_in(identifier, password)`` run the whole
+  flow in-process, through the application's hooks (``faroe_flask.flask.identity``: the sign-up
+  fields, e.g. ``fields={"username": "ada"}``, reach its ``signup_fields_receiver``; the
+  identifier, an email address or e.g. a username, goes through its ``identifier_resolver``), and
+  return a ``SignedIn`` (``session_token``, ``session``, ``user_id``, ``email_address``);
+  ``sign_up_client(client, ...)`` / ``sign_in_client(client, ...)`` also put the session cookie on
+  a Flask test client, and ``bearer_headers(signed_in)`` gives ``Authorization`` headers for API
+  tests.
+* ``close_faroe(app)``: close the connections of the app's Faroe (``Faroe.close``); the pytest
+  plugin does it when the ``app`` fixture is torn down.
 """
 
 from __future__ import annotations
@@ -37,8 +43,10 @@ from flask.testing import FlaskClient
 
 from .core.envelope import ActionResult
 from .core.interfaces import EmailSender, PasswordStrengthChecker
+from .flask import identity
 from .flask.extension import Faroe, FaroeState
-from .flask.mail import TemplateEmailSender
+from .flask.lifecycle import close_app
+from .flask.mail import TemplateEmailSender, is_undeliverable
 from .flask.views import FaroeSession
 from .memory import MemoryStorage, MemoryUserStore
 
@@ -58,6 +66,7 @@ __all__ = [
     "set_client_session",
     "clear_client_session",
     "bearer_headers",
+    "close_faroe",
 ]
 
 #: Real Argon2id with tiny parameters, for tests only (never in production).
@@ -118,6 +127,8 @@ class Outbox(TemplateEmailSender):
             self._messages.clear()
 
     def _send(self, message: str, to: str, **context: Any) -> None:
+        if is_undeliverable(message, to):
+            return  # as the real senders: no notification to a ``.invalid`` address
         if self.app is not None:
             with self.app.app_context():
                 rendered = self.renderer.render(message, to, **context)
@@ -227,7 +238,10 @@ class SignedIn:
 
 def _run(app: Flask | None, action: str, **arguments: str) -> dict[str, Any]:
     state = _faroe_state(app)
-    result: ActionResult = state.invoke(action, arguments)
+    return _values(action, state.invoke(action, arguments))
+
+
+def _values(action: str, result: ActionResult) -> dict[str, Any]:
     if not result.ok:
         raise AssertionError(f"{action} failed with {result.error_code}")
     return result.values
@@ -239,10 +253,18 @@ def _signed_in(values: Mapping[str, Any], email_address: str) -> SignedIn:
     return SignedIn(token, session, session.user_id, email_address)
 
 
-def sign_up(email_address: str, password: str = TEST_PASSWORD, *, app: Flask | None = None) -> SignedIn:
+def sign_up(
+    email_address: str,
+    password: str = TEST_PASSWORD,
+    *,
+    app: Flask | None = None,
+    fields: Mapping[str, str] | None = None,
+) -> SignedIn:
     """Create an account through the whole signup flow (in-process) and return its session.
 
     Reads the verification code from the app's ``Outbox``. Without ``app``, uses the current app.
+    ``fields`` are the application's own sign-up fields (``faroe.signup_fields``), handed to its
+    ``signup_fields_receiver``; unacceptable ones raise ``InvalidSignupFields``.
     """
     target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
     outbox = outbox_of(target)
@@ -255,16 +277,19 @@ def sign_up(email_address: str, password: str = TEST_PASSWORD, *, app: Flask | N
             email_address_verification_code=outbox.code_for(email_address),
         )
         _run(target, "set_signup_password", signup_token=signup_token, password=password)
-        return _signed_in(_run(target, "complete_signup", signup_token=signup_token), email_address)
+        completed = identity.complete_signup(signup_token, fields)
+        return _signed_in(_values("complete_signup", completed), email_address)
 
 
-def sign_in(email_address: str, password: str = TEST_PASSWORD, *, app: Flask | None = None) -> SignedIn:
-    """Sign an existing user in (in-process) and return the new session."""
+def sign_in(identifier: str, password: str = TEST_PASSWORD, *, app: Flask | None = None) -> SignedIn:
+    """Sign an existing user in (in-process) and return the new session. ``identifier`` is an
+    email address, or anything the app's ``identifier_resolver`` knows (a username)."""
     target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
     with target.app_context():
-        signin_token = _run(target, "create_signin", user_email_address=email_address)["signin_token"]
+        signin_token = _values("create_signin", identity.start_signin(identifier))["signin_token"]
         _run(target, "verify_signin_user_password", signin_token=signin_token, password=password)
-        return _signed_in(_run(target, "complete_signin", signin_token=signin_token), email_address)
+        completed = _run(target, "complete_signin", signin_token=signin_token)
+        return _signed_in(completed, identity.resolve_identifier(identifier) or identifier)
 
 
 def set_client_session(client: FlaskClient, signed_in: SignedIn | str) -> None:
@@ -289,21 +314,30 @@ def clear_client_session(client: FlaskClient) -> None:
 
 
 def sign_up_client(
-    client: FlaskClient, email_address: str, password: str = TEST_PASSWORD
+    client: FlaskClient,
+    email_address: str,
+    password: str = TEST_PASSWORD,
+    *,
+    fields: Mapping[str, str] | None = None,
 ) -> SignedIn:
     """``sign_up`` on the client's app, then set the session cookie on the client."""
-    signed_in = sign_up(email_address, password, app=client.application)
+    signed_in = sign_up(email_address, password, app=client.application, fields=fields)
     set_client_session(client, signed_in)
     return signed_in
 
 
 def sign_in_client(
-    client: FlaskClient, email_address: str, password: str = TEST_PASSWORD
+    client: FlaskClient, identifier: str, password: str = TEST_PASSWORD
 ) -> SignedIn:
     """``sign_in`` on the client's app, then set the session cookie on the client."""
-    signed_in = sign_in(email_address, password, app=client.application)
+    signed_in = sign_in(identifier, password, app=client.application)
     set_client_session(client, signed_in)
     return signed_in
+
+
+def close_faroe(app: Flask) -> None:
+    """Close the connections of the app's Faroe parts (nothing when the app has no Faroe)."""
+    close_app(app)
 
 
 def bearer_headers(signed_in: SignedIn | str) -> dict[str, str]:

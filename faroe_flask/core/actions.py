@@ -31,11 +31,14 @@ class ActionFailure(Exception):
 
 
 class LoggedFailure(ActionFailure):
-    """Ends an action with an error code after logging ``message`` (never a secret)."""
+    """Ends an action with an error code after logging ``message`` (never a secret).
 
-    def __init__(self, message: str, error_code: str = "internal_error") -> None:
+    ``cause`` reaches in-process callers as ``ActionError.cause`` (never the wire)."""
+
+    def __init__(self, message: str, error_code: str = "internal_error", cause: str | None = None) -> None:
         super().__init__(error_code)
         self.message = message
+        self.cause = cause
 
 
 def fail(error_code: str) -> NoReturn:
@@ -91,8 +94,11 @@ class Context:
         return self.server.storage_key_prefix + prefix + rest
 
     def log(self, message: str) -> None:
-        """Report an error that does not change the answer (F12 item 2)."""
-        self.server.log_action_error(self.now, message, self.action_invocation_id, self.action)
+        """Report an error that does not change the answer (F12 item 2); the message says so,
+        since the action may still succeed."""
+        self.server.log_action_error(
+            self.now, f"{message}; the action went on", self.action_invocation_id, self.action
+        )
 
 
 def from_unix_seconds(seconds: float) -> datetime:

@@ -39,6 +39,10 @@ class ActionError(_Result):
     action_invocation_id: str
     error_code: str
     ok: Literal[False] = dataclasses.field(default=False, init=False)
+    #: Why an ``internal_error`` happened, for in-process callers only (never on the wire):
+    #: ``"user_deletion_refused"`` when the database refused to delete the user
+    #: (``UserDeletionRefusedError``), else ``None``.
+    cause: str | None = dataclasses.field(default=None, compare=False)
 
     def to_json_object(self) -> dict[str, Any]:
         return {"ok": False, "action_invocation_id": self.action_invocation_id, "error_code": self.error_code}

@@ -16,6 +16,7 @@ __all__ = [
     "StorageEntryAlreadyExistsError",
     "UserNotFoundError",
     "UserEmailAddressAlreadyUsedError",
+    "UserDeletionRefusedError",
     "InvalidActionInvocationRequestError",
     "User",
     "Storage",
@@ -47,6 +48,12 @@ class UserNotFoundError(FaroeError):
 
 class UserEmailAddressAlreadyUsedError(FaroeError):
     """``UserStore``: another user already has this exact email address."""
+
+
+class UserDeletionRefusedError(FaroeError):
+    """``UserStore.delete_user``: the database refused (the application's rows still refer to the
+    user, and no hook removed them); nothing was changed. The message names the constraint that
+    refused, from the schema's names only, never a value."""
 
 
 class InvalidActionInvocationRequestError(FaroeError):

@@ -75,8 +75,9 @@ class LoggingErrorLogger:
     def log_action_error(
         self, timestamp: datetime, message: str, action_invocation_id: str, action: str
     ) -> None:
+        # Not "failed": a log-and-continue step (F12 item 2) logs too, and its action may succeed.
         self.logger.error(
-            "faroe action %s failed (invocation %s at %s): %s",
+            "faroe action %s (invocation %s at %s): %s",
             action,
             action_invocation_id,
             timestamp.isoformat(),
@@ -223,14 +224,19 @@ class Server:
         try:
             values = ACTION_TABLE[action].function(ctx, **arguments)
         except LoggedFailure as failure:
-            ctx.log(failure.message)
-            return ActionError(invocation_id, failure.error_code)
+            self._log_answer(ctx, failure.message, failure.error_code)
+            return ActionError(invocation_id, failure.error_code, failure.cause)
         except ActionFailure as failure:
             return ActionError(invocation_id, failure.error_code)
         except Exception as exc:  # noqa: BLE001 - F2.1 rule 5
-            ctx.log(describe_exception(exc))
+            self._log_answer(ctx, describe_exception(exc), "internal_error")
             return ActionError(invocation_id, "internal_error")
         return ActionSuccess(invocation_id, values)
+
+
+    def _log_answer(self, ctx: Context, message: str, error_code: str) -> None:
+        """Log the error that decides the answer, and say which answer it is."""
+        self.log_action_error(ctx.now, f"{message}; answered {error_code}", ctx.action_invocation_id, ctx.action)
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -173,17 +173,26 @@ def db_current() -> None:
 
         _migrate(lambda: command.current(app_alembic[0]))
         return
-    from ..sql import current_revisions
+    from ..sql.migrate import DEFAULT_VERSION_TABLE, recorded_revisions
 
     database = _database()
-    revisions: tuple[str, ...] = ()
+    recorded: dict[str, tuple[str, ...]] = {}
 
     def read() -> None:
-        nonlocal revisions
-        revisions = current_revisions(database)
+        recorded.update(recorded_revisions(database))
 
     _migrate(read)
-    click.echo(", ".join(revisions) if revisions else "none")
+    own = recorded.pop(DEFAULT_VERSION_TABLE, ())
+    if own:
+        click.echo(", ".join(own))
+    for table, revisions in recorded.items():
+        # Faroe's migrations ran through the application's own Alembic.
+        click.echo(
+            f"{', '.join(revisions)} (recorded in {table} by your application's Alembic; set "
+            "FAROE_ALEMBIC_CONFIG to your alembic.ini so that `flask faroe db` uses it)"
+        )
+    if not own and not recorded:
+        click.echo("none")
 
 
 @faroe_cli.command("purge-expired")

@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from ..core.action_names import require_known_action_names
 from ..core.interfaces import PasswordHashAlgorithm
@@ -42,6 +42,7 @@ __all__ = [
     "user_password_algorithms_from_config",
     "legacy_password_algorithms_from_config",
     "table_names",
+    "user_deletion",
     "alembic_config_path",
     "temporary_password_algorithm_from_config",
     "strength_check_mode",
@@ -119,6 +120,10 @@ SETTINGS: tuple[Setting, ...] = (
         Setting("FAROE_ALEMBIC_CONFIG", None, "path | None",
                 "The path of the application's ``alembic.ini``: ``flask faroe db`` then runs the "
                 "application's Alembic (Faroe's branch, its version table) instead of Faroe's own."),
+        Setting("FAROE_USER_DELETION", "delete", "str",
+                "What ``complete_user_deletion`` does to the row in the SQL user store the "
+                "extension builds: ``delete`` it, or ``anonymise`` it (kept for your foreign keys, "
+                "the address freed, no sign-in possible; see :doc:`existing-users`)."),
     ),
     *group(
         "Redis storage",
@@ -529,6 +534,16 @@ def table_names(config: Mapping[str, Any]) -> tuple[str, str | None]:
         raise ConfigError("FAROE_STORAGE_TABLE and FAROE_USERS_TABLE must be strings")
     users = users.strip() if users else ""
     return storage.strip(), (users if users and users.lower() != "none" else None)
+
+
+def user_deletion(config: Mapping[str, Any]) -> Literal["delete", "anonymise"]:
+    """``FAROE_USER_DELETION``: ``"delete"`` or ``"anonymise"`` (``"anonymize"`` too)."""
+    value = str(config.get("FAROE_USER_DELETION") or "delete").strip().lower()
+    if value == "delete":
+        return "delete"
+    if value in ("anonymise", "anonymize"):
+        return "anonymise"
+    raise ConfigError('FAROE_USER_DELETION must be "delete" or "anonymise"')
 
 
 def alembic_config_path(config: Mapping[str, Any]) -> str | None:

@@ -25,6 +25,7 @@ from . import config as cfg
 from ..bearer import bearer_matches, secret_digest
 from .blueprint import create_blueprint
 from .config import ConfigError, EndpointSettings, ViewSettings
+from .hooks import FaroeHooks
 from ..core.envelope import ActionResult
 from ..core.interfaces import (
     ActionErrorLogger,
@@ -97,8 +98,14 @@ class FaroeState:
         """Run an action in-process (no HTTP, no allowlist/blocklist, no authentication)."""
         return self.server.invoke(action, arguments)
 
+    def close(self) -> None:
+        """Close the connections of this app's Faroe parts (``faroe_flask.flask.lifecycle``)."""
+        from .lifecycle import close_state
 
-class Faroe:
+        close_state(self)
+
+
+class Faroe(FaroeHooks):
     """The Faroe auth server as a Flask extension.
 
     Every keyword argument is optional; a part not passed in is built from the app's
@@ -133,6 +140,8 @@ class Faroe:
         self.authenticate = authenticate
         self.register_blueprint = register_blueprint
         self.blueprint_name = blueprint_name
+        self._init_hooks()
+        self._brings_own_user_store = user_store is not None or server is not None
         self.app = app
         if app is not None:
             self.init_app(app)
@@ -146,10 +155,11 @@ class Faroe:
             app.config.setdefault(key, dict(value) if isinstance(value, Mapping) else value)
         state = self._build_state(app)
         app.extensions["faroe"] = state
-        from . import signals, views
+        from . import csrf, signals, views
 
         views.install(app)
         signals.install(app, state.server)
+        csrf.install(app)
         from .cli import faroe_cli
 
         app.cli.add_command(faroe_cli)
@@ -193,6 +203,13 @@ class Faroe:
     def invoke(self, action: str, arguments: Mapping[str, str]) -> ActionResult:
         return self.get_state().invoke(action, arguments)
 
+    def close(self, app: Flask | None = None) -> None:
+        """Close the connections of the app's Faroe parts: the database engines (SQLite's
+        ``-wal``/``-shm`` files go with the last connection), the Redis client, the mail sender's
+        helper threads. Call it when the app is done (a test's teardown); the parts reconnect
+        if they are used again."""
+        self.get_state(app).close()
+
     # Building the parts -----------------------------------------------------------------------
 
     def _build_state(self, app: Flask) -> FaroeState:
@@ -201,6 +218,11 @@ class Faroe:
         url_prefix = cfg.url_prefix(config)
         database_url = config.get("FAROE_DATABASE_URL") or None
         engine: Engine | None = None
+        if self._brings_own_user_store and cfg.user_deletion(config) != "delete":
+            raise ConfigError(
+                "FAROE_USER_DELETION applies to the user store the extension builds: pass "
+                "deletion= to your own SQLUserStore instead"
+            )
         if self._server is not None:
             server = self._server
         else:
@@ -220,6 +242,7 @@ class Faroe:
                     user_store,
                     cfg.table_names(config),
                     cfg.database_timeouts(config),
+                    {"before_delete": self._run_before_user_delete, "deletion": cfg.user_deletion(config)},
                 )
             server = Server(
                 storage=storage,
@@ -256,6 +279,7 @@ def _sql_parts(
     user_store: UserStore | None,
     table_names: tuple[str, str | None],
     timeouts: dict[str, float | None],
+    user_store_options: Mapping[str, Any],
 ) -> tuple[Storage, UserStore, Engine]:
     from sqlalchemy import MetaData
 
@@ -266,12 +290,14 @@ def _sql_parts(
         raise ConfigError(
             "FAROE_USERS_TABLE is empty (your own users table): pass user_store=SQLUserStore(...)"
         )
-    engine = create_engine(url, **timeouts)
+    engine = create_engine(
+        url, statement_timeout=timeouts["statement_timeout"], connect_timeout=timeouts["connect_timeout"]
+    )
     tables = MetaData()
     if storage is None:
         storage = SQLStorage(engine, make_storage_table(tables, storage_name))
     if user_store is None:
-        user_store = SQLUserStore(engine, make_users_table(tables, users_name or ""))
+        user_store = SQLUserStore(engine, make_users_table(tables, users_name or ""), **user_store_options)
     return storage, user_store, engine
 
 

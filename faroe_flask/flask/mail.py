@@ -21,6 +21,7 @@ import smtplib
 import socket
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -32,12 +33,14 @@ from flask_mail import Connection, Message
 
 __all__ = [
     "MESSAGES",
+    "NOTIFICATIONS",
     "DEFAULT_SUBJECTS",
     "RenderedEmail",
     "EmailRenderer",
     "TemplateEmailSender",
     "FlaskMailEmailSender",
     "ConsoleEmailSender",
+    "is_undeliverable",
 ]
 
 TEMPLATE_FOLDER = Path(__file__).parent.parent / "templates"
@@ -55,6 +58,21 @@ DEFAULT_SUBJECTS: Mapping[str, str] = {
     "user_password_reset_attempt_notification": "Someone asked to reset your password",
 }
 MESSAGES: tuple[str, ...] = tuple(DEFAULT_SUBJECTS)
+#: The notifications (the engine logs their failure and goes on), which are not sent to an
+#: address under the reserved ``.invalid`` domain (RFC 6761: never deliverable), such as the
+#: placeholder addresses of users who had none (docs/existing-users.md).
+NOTIFICATIONS = frozenset(
+    {
+        "user_signed_in_notification",
+        "user_email_address_updated_notification",
+        "user_password_updated_notification",
+    }
+)
+
+
+def is_undeliverable(message: str, to: str) -> bool:
+    """Whether ``message`` to ``to`` is a notification for a ``.invalid`` address (not sent)."""
+    return message in NOTIFICATIONS and to.lower().endswith(".invalid")
 
 
 class RenderedEmail:
@@ -126,6 +144,8 @@ class TemplateEmailSender:
         raise NotImplementedError
 
     def _send(self, message: str, to: str, **context: Any) -> None:
+        if is_undeliverable(message, to):
+            return
         if self.app is None:
             self.deliver(self.renderer.render(message, to, **context))
             return
@@ -237,7 +257,22 @@ class FlaskMailEmailSender(TemplateEmailSender):
         super().__init__(app, subjects)
         self.timeout = timeout
         self.deadline = deadline
+        self._max_pending_sends = max_pending_sends
         self._pending = threading.BoundedSemaphore(max_pending_sends)
+
+    def close(self) -> None:
+        """Wait, at most ``deadline`` seconds, until no SMTP helper thread is still sending (each
+        ends by its own deadline anyway). The sender stays usable."""
+        deadline = time.monotonic() + self.deadline
+        taken = 0
+        try:
+            while taken < self._max_pending_sends and self._pending.acquire(
+                timeout=max(0.0, deadline - time.monotonic())
+            ):
+                taken += 1
+        finally:
+            for _ in range(taken):
+                self._pending.release()
 
     def deliver(self, email: RenderedEmail) -> None:
         assert self.app is not None

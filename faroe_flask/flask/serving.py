@@ -28,6 +28,7 @@ waitress server that is not yet running, ``serve(app)`` serves until interrupted
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Mapping
@@ -37,7 +38,7 @@ from flask import Flask
 
 from .config import ConfigError, _bool, _int, _names, _optional_int
 
-__all__ = ["serve", "create_server", "waitress_settings", "endpoint_urls"]
+__all__ = ["serve", "create_server", "waitress_settings", "endpoint_paths", "endpoint_urls", "startup_lines"]
 
 _logger = logging.getLogger("faroe_flask")
 
@@ -183,30 +184,57 @@ def _bound_receiving(server: Any, seconds: float) -> None:
         bound(listener)
 
 
+def endpoint_paths(app: Flask) -> list[str]:
+    """The paths the app serves the Faroe endpoint at: where an endpoint blueprint was
+    registered (none with ``Faroe(app, register_blueprint=False)`` and no blueprint of its own)."""
+    from .blueprint import invoke_endpoint
+
+    return [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if inspect.unwrap(app.view_functions.get(rule.endpoint, _no_view)) is invoke_endpoint
+    ]
+
+
+def _no_view() -> None:
+    """Stands for a rule without a view function."""
+
+
 def endpoint_urls(app: Flask, server: Any) -> list[str]:
-    """The endpoint's URL on each address ``server`` listens on."""
-    state = app.extensions.get("faroe")
-    path = (state.url_prefix if state is not None else "") or "/"
+    """The endpoint's URL on each address ``server`` listens on (none without an endpoint)."""
     listening = getattr(server, "effective_listen", None)
     if listening is None:
         listening = [(server.effective_host, server.effective_port)]
     urls = []
-    for host, port in listening:
-        if not port:  # a unix socket
-            urls.append(f"unix:{host} {path}")
-            continue
-        shown = f"[{host}]" if ":" in str(host) else host
-        urls.append(f"http://{shown}:{port}{path}")
+    for path in endpoint_paths(app):
+        for host, port in listening:
+            if not port:  # a unix socket
+                urls.append(f"unix:{host} {path}")
+                continue
+            shown = f"[{host}]" if ":" in str(host) else host
+            urls.append(f"http://{shown}:{port}{path}")
     return urls
 
 
 def serve(app: Flask, **overrides: Any) -> None:
     """Serve ``app`` with waitress and the settings above until interrupted.
 
-    Prints ``Faroe endpoint: POST <url>`` for each address. ``overrides`` are waitress
-    adjustments (``listen="0.0.0.0:8080"``, ``threads=16``, ...) and win over the configuration.
+    Prints ``Faroe endpoint: POST <url>`` for each address, or says that the app serves no
+    endpoint. ``overrides`` are waitress adjustments (``listen="0.0.0.0:8080"``, ``threads=16``,
+    ...) and win over the configuration.
     """
     server = create_server(app, **overrides)
-    for url in endpoint_urls(app, server):
-        print(f"Faroe endpoint: POST {url}", flush=True)
+    for line in startup_lines(app, server):
+        print(line, flush=True)
     server.run()
+
+
+def startup_lines(app: Flask, server: Any) -> list[str]:
+    """What ``serve`` prints: the endpoint's URLs, or that the app has no endpoint."""
+    urls = endpoint_urls(app, server)
+    if not urls:
+        return [
+            "No Faroe endpoint: the app registers none (Faroe(app, register_blueprint=False)); "
+            "its own views run actions in-process"
+        ]
+    return [f"Faroe endpoint: POST {url}" for url in urls]

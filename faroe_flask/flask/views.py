@@ -447,8 +447,10 @@ def _wants_json() -> bool:
 
 
 def _login_url(settings: ViewSettings) -> str | None:
-    view = settings.login_view
-    if view is None:
+    # Read at use: FAROE_LOGIN_VIEW set after Faroe(app) counts too (else the one read then, or
+    # the account pages' sign-in).
+    view = current_app.config.get("FAROE_LOGIN_VIEW") or settings.login_view
+    if not isinstance(view, str):
         return None
     if view.startswith("/"):
         return view

@@ -6,7 +6,11 @@
   ``hide_parameters`` (no SQL parameter - a password hash, an email address - ever appears in an
   exception message or a log line); bounded waits (``statement_timeout``, ``connect_timeout``,
   seconds, set when a connection opens: see ``faroe_flask.sql.timeouts``);
-* SQLite: a file database only (an in-memory database is private to one connection); WAL journal
+* SQLite: a file database only (an in-memory database is private to one connection); foreign keys
+  enforced (``PRAGMA foreign_keys = ON``, as PostgreSQL and MySQL always do: an application table
+  that refers to the users table refuses or cascades a user's deletion; ``sqlite_foreign_keys=False``
+  for a migration engine, since Alembic's batch mode copies and drops a table, which an enforced
+  foreign key to it refuses); WAL journal
   (readers never block the writer), a busy timeout (a writer waits up to ``statement_timeout`` for
   the lock instead of failing at once), and real transactions for the engine's other users (Alembic, the application): pysqlite's legacy
   transaction handling, which never emits ``BEGIN`` for a ``SELECT``, is switched off and
@@ -46,6 +50,7 @@ def create_engine(
     *,
     statement_timeout: float | None = DEFAULT_STATEMENT_TIMEOUT,
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+    sqlite_foreign_keys: bool = True,
     **kwargs: Any,
 ) -> Engine:
     """``sqlalchemy.create_engine`` with the settings above; ``kwargs`` override them."""
@@ -68,17 +73,18 @@ def create_engine(
     engine = sqlalchemy.create_engine(parsed, **options)
     install_timeouts(engine, statement_timeout=statement_timeout, connect_timeout=connect_timeout)
     if backend == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, sqlite_foreign_keys)
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, foreign_keys: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Stop pysqlite from issuing (or skipping) BEGIN itself; _on_begin below does it.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
+            cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
             cursor.execute("PRAGMA journal_mode = WAL")
         finally:
             cursor.close()

@@ -51,6 +51,7 @@ __all__ = [
     "MigrationConflictError",
     "check_tables_are_new",
     "current_revisions",
+    "recorded_revisions",
     "MIGRATIONS_LOCATION",
     "VERSIONS_LOCATION",
     "MigrationOptions",
@@ -163,7 +164,7 @@ def run_env() -> None:
     if connection is not None:
         run(connection)
         return
-    engine = create_engine(database_url(config))
+    engine = create_engine(database_url(config), sqlite_foreign_keys=False)  # batch mode: see engine.py
     try:
         with engine.begin() as connection:
             run(connection)
@@ -189,7 +190,11 @@ def make_alembic_config(
 
 @contextmanager
 def _connected(config: Config, url_or_engine: str | Engine) -> Iterator[Config]:
-    engine = create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    engine = (
+        create_engine(url_or_engine, sqlite_foreign_keys=False)  # batch mode: see engine.py
+        if isinstance(url_or_engine, str)
+        else url_or_engine
+    )
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
@@ -242,11 +247,24 @@ def current_revisions(
     url_or_engine: str | Engine, *, version_table: str = DEFAULT_VERSION_TABLE
 ) -> tuple[str, ...]:
     """The Faroe revisions recorded in ``version_table`` (empty: none, or no such table)."""
-    config = make_alembic_config(version_table=version_table)
+    return recorded_revisions(url_or_engine, (version_table,)).get(version_table, ())
+
+
+def recorded_revisions(
+    url_or_engine: str | Engine, version_tables: tuple[str, ...] = (DEFAULT_VERSION_TABLE, "alembic_version")
+) -> dict[str, tuple[str, ...]]:
+    """Faroe's revisions (``faroe_...``) in each of ``version_tables`` that records some: Faroe's
+    own version table, and the application's ``alembic_version`` when its Alembic ran them."""
+    found: dict[str, tuple[str, ...]] = {}
+    config = make_alembic_config()
     with _connected(config, url_or_engine):
         connection: Connection = config.attributes["connection"]
-        context = MigrationContext.configure(connection, opts={"version_table": version_table})
-        return tuple(sorted(context.get_current_heads()))
+        for table in version_tables:
+            context = MigrationContext.configure(connection, opts={"version_table": table})
+            heads = sorted(head for head in context.get_current_heads() if head.startswith("faroe_"))
+            if heads:
+                found[table] = tuple(heads)
+    return found
 
 
 _KNOWN_VERSION_TABLES = ("alembic_version", DEFAULT_VERSION_TABLE)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sqlalchemy import Column, and_, bindparam, or_, select, update
+from sqlalchemy import Column, ColumnElement, String, and_, bindparam, literal_column, or_, select, update
 
 from ..legacy_passwords import split_werkzeug_hash
 from .users import SQLUserStore
@@ -44,11 +44,15 @@ def import_werkzeug_hashes(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     table = user_store.table
-    source = table.c.get(source_column)
+    source: ColumnElement[Any] | None = table.c.get(source_column)
     if source is None:
         source = next((c for c in table.c if c.name == source_column), None)
     if source is None:
-        raise ValueError(f"table {table.name} has no column {source_column}")
+        # A store given the table's name knows Faroe's columns only: name the column as it is.
+        if not source_column.isidentifier():
+            raise ValueError(f"table {table.name} has no column {source_column}")
+        quoted = user_store.engine.dialect.identifier_preparer.quote(source_column)
+        source = literal_column(quoted, String())
     columns: dict[str, Column[Any]] = user_store._columns  # the store's own column mapping
     id_column, algorithm = columns["id"], columns["password_hash_algorithm_id"]
     pending = and_(source.is_not(None), or_(algorithm.is_(None), algorithm == ""))

@@ -34,6 +34,7 @@ import contextlib
 import copy
 import os
 import random
+import re
 import select
 import threading
 import time
@@ -71,38 +72,64 @@ class SQLIntegrityError(SQLError):
 
     Database messages quote the offending values (PostgreSQL's "Key (key)=(...) already exists",
     MySQL's "Duplicate entry '...'"), and those can be email addresses. ``unique_violation`` tells
-    a duplicate key from any other violation.
+    a duplicate key from any other violation, ``foreign_key_violation`` a foreign key's refusal;
+    ``constraint`` names the constraint (or column) where the database says which, from the
+    schema's names only (``describe_constraint``), else ``None``.
     """
 
-    def __init__(self, unique_violation: bool, code: str) -> None:
-        kind = "unique constraint" if unique_violation else "integrity constraint"
-        super().__init__(f"{kind} violated ({code})")
+    def __init__(
+        self,
+        unique_violation: bool,
+        code: str,
+        constraint: str | None = None,
+        *,
+        foreign_key_violation: bool = False,
+    ) -> None:
+        if unique_violation:
+            kind = "unique constraint"
+        elif foreign_key_violation:
+            kind = "foreign key constraint"
+        else:
+            kind = "integrity constraint"
+        super().__init__(f"{kind} violated ({code})" + (f": {constraint}" if constraint else ""))
         self.unique_violation = unique_violation
+        self.foreign_key_violation = foreign_key_violation
+        self.constraint = constraint
 
 
 class Prepared:
     """One statement compiled for one dialect: ``bind`` turns named values into driver
-    parameters, ``row`` applies the result processors to a fetched row."""
+    parameters, ``row`` applies the result processors to a fetched row.
+
+    ``values_inline``: a statement that carries all its values (``where(t.c.a == 5)``,
+    ``in_([1, 2])``), as an application's hook writes it for one run; an ``IN`` list becomes one
+    parameter per item.
+    """
 
     __slots__ = ("sql", "_spec", "_positional", "_names", "_processors")
 
-    def __init__(self, statement: ClauseElement, engine: Engine) -> None:
+    def __init__(self, statement: ClauseElement, engine: Engine, *, values_inline: bool = False) -> None:
         dialect = engine.dialect
         if dialect.paramstyle == "pyformat":
             # psycopg and PyMySQL also take positional ``%s`` parameters: a tuple binds with less
             # work than a dict of names (and psycopg converts names to positions on every call).
             dialect = copy.copy(dialect)
             dialect.paramstyle, dialect.positional = "format", True
-        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
-        if compiled.literal_execute_params or compiled.post_compile_params:
+        options = {"render_postcompile": True} if values_inline else {}
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect, compile_kwargs=options))
+        if not values_inline and (compiled.literal_execute_params or compiled.post_compile_params):
             raise ValueError("statements with post-compile parameters cannot be prepared")
         self.sql: str = compiled.string
         by_name = {name: parameter for parameter, name in compiled.bind_names.items()}
-        order = list(compiled.positiontup or []) if dialect.positional else list(by_name)
+        inline = compiled.construct_params() if values_inline else {}
+        order = list(compiled.positiontup or []) if dialect.positional else list(inline or by_name)
         spec = []
         for name in order:
-            parameter = by_name[name]
-            default = _MISSING if parameter.required else parameter.effective_value
+            parameter = by_name[name] if name in by_name else _list_of(by_name, name)
+            if values_inline:
+                default = inline[name]
+            else:
+                default = _MISSING if parameter.required else parameter.effective_value
             processor = parameter.type.dialect_impl(dialect).bind_processor(dialect)
             spec.append((name, default, processor))
         self._spec: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...] = tuple(spec)
@@ -132,6 +159,17 @@ class Prepared:
         )
 
 
+def _list_of(by_name: Mapping[str, Any], name: str) -> Any:
+    """The ``IN`` list parameter of which ``name`` (``<list>_<n>``, ``<list>_<n>_<m>`` for
+    tuples) is one rendered item."""
+    base = name
+    while "_" in base:
+        base = base.rsplit("_", 1)[0]
+        if base in by_name:
+            return by_name[base]
+    raise KeyError(f"no statement parameter for {name}")
+
+
 class Transaction:
     """The statements of one ``Runner.transaction``, all on one connection."""
 
@@ -144,6 +182,10 @@ class Transaction:
         self._cursor.execute(prepared.sql, prepared.bind(values))
         row = self._cursor.fetchone()
         return None if row is None else prepared.row(row)
+
+    def read_all(self, prepared: Prepared, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        self._cursor.execute(prepared.sql, prepared.bind(values))
+        return [prepared.row(row) for row in self._cursor.fetchall()]
 
     def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> int:
         self._cursor.execute(prepared.sql, prepared.bind(values))
@@ -199,7 +241,8 @@ class Runner:
         self.backend = self.dialect.name
         dbapi = self.dialect.loaded_dbapi
         self._error: type[Exception] = dbapi.Error
-        self._integrity_error: type[Exception] = dbapi.IntegrityError
+        #: The driver's constraint-violation class, as raised inside ``transaction``'s work.
+        self.integrity_error: type[Exception] = dbapi.IntegrityError
         pool = engine.pool
         size = getattr(pool, "size", None)
         overflow = getattr(pool, "_max_overflow", 10)
@@ -217,8 +260,8 @@ class Runner:
         self._freed = threading.Condition(threading.Lock())
         self._begin_write = "BEGIN IMMEDIATE" if self.backend == "sqlite" else "BEGIN"
 
-    def prepare(self, statement: ClauseElement) -> Prepared:
-        return Prepared(statement, self.engine)
+    def prepare(self, statement: ClauseElement, *, values_inline: bool = False) -> Prepared:
+        return Prepared(statement, self.engine, values_inline=values_inline)
 
     # Single statements, in autocommit mode ---------------------------------------------------
 
@@ -389,8 +432,8 @@ class Runner:
     # Errors ----------------------------------------------------------------------------------
 
     def _translate(self, exc: BaseException) -> SQLError:
-        if isinstance(exc, self._integrity_error):
-            return SQLIntegrityError(is_unique_violation(exc), describe_code(exc))
+        if isinstance(exc, self.integrity_error):
+            return translate_integrity_error(exc)
         return SQLError(describe_error(exc))
 
     def _is_deadlock(self, exc: BaseException) -> bool:
@@ -461,6 +504,66 @@ def describe_error(exc: BaseException) -> str:
     elif hasattr(exc, "sqlite_errorname"):
         text = str(exc)  # SQLite's messages name tables and columns, never bound values
     return f"{description}: {text}" if text else description
+
+
+def translate_integrity_error(exc: BaseException) -> SQLIntegrityError:
+    """A driver's constraint violation as ``SQLIntegrityError`` (no value in its message)."""
+    return SQLIntegrityError(
+        is_unique_violation(exc),
+        describe_code(exc),
+        describe_constraint(exc),
+        foreign_key_violation=is_foreign_key_violation(exc),
+    )
+
+
+def is_foreign_key_violation(exc: BaseException) -> bool:
+    """Whether a driver's integrity error is a foreign key's refusal."""
+    sqlstate, number = error_code(exc)
+    if number is not None:  # ER_NO_REFERENCED_ROW(_2), ER_ROW_IS_REFERENCED(_2)
+        return number in (1216, 1217, 1451, 1452)
+    if sqlstate is not None:
+        return sqlstate == "23503"
+    return getattr(exc, "sqlite_errorname", None) == "SQLITE_CONSTRAINT_FOREIGNKEY"
+
+
+# MySQL/MariaDB messages of these errors hold schema names only (a value never appears in them).
+_MYSQL_FOREIGN_KEY = re.compile(r"\(`[^`]*`\.`(?P<table>[^`]*)`, CONSTRAINT `(?P<name>[^`]*)`")
+# A duplicate entry's message quotes the value first; the key's name ends it.
+_MYSQL_DUPLICATE_KEY = re.compile(r" for key '(?P<name>[^']*)'\Z")
+_MYSQL_NOT_NULL = re.compile(r"\AColumn '(?P<name>[^']*)' cannot be null\Z")
+_SQLITE_CONSTRAINT = re.compile(r"\A(?:UNIQUE|NOT NULL|CHECK) constraint failed: (?P<name>[^\n]*)\Z")
+
+
+def describe_constraint(exc: BaseException) -> str | None:
+    """The constraint (or column) a driver's integrity error names, built from schema names only
+    (never a value); ``None`` when the database does not say (SQLite's foreign keys)."""
+    sqlstate, number = error_code(exc)
+    if number is not None:
+        message = str(exc.args[1]) if len(exc.args) > 1 else ""
+        if number in (1216, 1217, 1451, 1452):
+            match = _MYSQL_FOREIGN_KEY.search(message)
+            return f"constraint {match['name']} on table {match['table']}" if match else None
+        if number in (1062, 1586):
+            match = _MYSQL_DUPLICATE_KEY.search(message)
+            return f"key {match['name']}" if match else None
+        if number == 1048:
+            match = _MYSQL_NOT_NULL.search(message)
+            return f"column {match['name']}" if match else None
+        return None
+    if sqlstate is not None:
+        diag = getattr(exc, "diag", None)
+        name = getattr(diag, "constraint_name", None)
+        table = getattr(diag, "table_name", None)
+        column = getattr(diag, "column_name", None)
+        if name:
+            return f"constraint {name}" + (f" on table {table}" if table else "")
+        if column:
+            return f"column {column}" + (f" of table {table}" if table else "")
+        return None
+    if hasattr(exc, "sqlite_errorname"):
+        match = _SQLITE_CONSTRAINT.match(str(exc))
+        return match["name"] if match else None
+    return None
 
 
 def is_unique_violation(exc: BaseException) -> bool:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, Integer, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Engine, Integer, MetaData, Table, bindparam, delete, insert, select, update
 
 from ..core.interfaces import StorageEntryAlreadyExistsError, StorageEntryNotFoundError
 from .engine import naive_utc
 from .runner import SQLIntegrityError, runner_for
-from .tables import storage_table
+from .tables import make_storage_table, storage_table
 
 __all__ = ["SQLStorage"]
 
@@ -26,7 +26,9 @@ class SQLStorage:
     Exception messages never contain a key: keys can contain email addresses.
     """
 
-    def __init__(self, engine: Engine, table: Table = storage_table) -> None:
+    def __init__(self, engine: Engine, table: Table | str = storage_table) -> None:
+        if isinstance(table, str):
+            table = make_storage_table(MetaData(), table)
         self.engine = engine
         self.table = table
         t = table
@@ -112,3 +114,7 @@ class SQLStorage:
             total += deleted
             if deleted < batch_size:
                 return total
+
+    def close(self) -> None:
+        """Close the engine's idle connections (``engine.dispose()``); it reconnects when used."""
+        self.engine.dispose()

@@ -2,7 +2,10 @@
 
 The table is ``faroe_flask.sql.users_table`` by default, or any table of the application's that
 has the same columns under other names (``column_names``), since Faroe's users are the
-application's users.
+application's users: a ``Table``, or just its name (no reflection: the store knows the columns
+it uses and their types, so the application may build it before the table exists). How a user
+is deleted, and what happens to the application's rows that refer to it, is
+``faroe_flask.sql.deletion``.
 """
 
 from __future__ import annotations
@@ -11,15 +14,16 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Column, Engine, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Column, Engine, MetaData, Table, and_, bindparam, insert, select, update
 
 from ..core.credentials import generate_id
 from ..core.interfaces import User, UserEmailAddressAlreadyUsedError, UserNotFoundError
+from .deletion import ANONYMISED_EMAIL_PREFIX, BeforeDelete, Deletion, UserDeleter
 from .engine import naive_utc
 from .runner import Prepared, SQLIntegrityError, Transaction, runner_for
-from .tables import OPTIONAL_USER_COLUMNS, USER_COLUMNS, users_table
+from .tables import OPTIONAL_USER_COLUMNS, USER_COLUMNS, make_users_table, users_table
 
-__all__ = ["SQLUserStore", "resolve_user_columns"]
+__all__ = ["SQLUserStore", "resolve_user_columns", "users_table_named"]
 
 _ALREADY_USED = "email address already used"  # never the address itself: messages get logged
 
@@ -55,6 +59,19 @@ def resolve_user_columns(
     return columns
 
 
+def users_table_named(name: str, column_names: Mapping[str, str | None] | None = None) -> Table:
+    """A ``Table`` named ``name`` with the user columns Faroe uses, under the names of
+    ``column_names``, with Faroe's types; nothing is read from the database."""
+    mapping = dict(column_names or {})
+    faroe_columns = make_users_table(MetaData(), name).c
+    columns = [
+        Column(mapping.get(field, field), faroe_columns[field].type)
+        for field in USER_COLUMNS
+        if mapping.get(field, field) is not None
+    ]
+    return Table(name, MetaData(), *columns)
+
+
 class SQLUserStore:
     """``UserStore`` whose counter updates are compare-and-swaps done by the database.
 
@@ -64,17 +81,26 @@ class SQLUserStore:
     come from ``generate_user_id`` (by default 24 characters of Faroe's lowercase alphabet, like
     the protocol's ids); ``created_at`` (when the table has it) from ``clock``. The statements are
     compiled once and run by the engine's ``Runner`` (``faroe_flask.sql.runner``).
+
+    ``table`` is a ``Table`` or the table's name. ``before_delete(transaction)`` runs the
+    application's statements in the transaction that deletes a user (``UserDeletionTransaction``);
+    ``deletion="anonymise"`` keeps the row instead, without its email address and password, and
+    the store then never finds it again (``faroe_flask.sql.deletion``).
     """
 
     def __init__(
         self,
         engine: Engine,
-        table: Table = users_table,
+        table: Table | str = users_table,
         *,
         column_names: Mapping[str, str | None] | None = None,
         generate_user_id: Callable[[], str] = generate_id,
         clock: Callable[[], datetime] | None = None,
+        before_delete: BeforeDelete | None = None,
+        deletion: Deletion = "delete",
     ) -> None:
+        if isinstance(table, str):
+            table = users_table_named(table, column_names)
         self.engine = engine
         self.table = table
         self._columns = columns = resolve_user_columns(table, column_names)
@@ -84,6 +110,10 @@ class SQLUserStore:
         #: The user fields the table holds, in the order of the selected columns.
         self._fields = tuple(name for name in columns if name != "created_at")
         is_user = columns["id"] == bindparam("where_id")
+        if deletion == "anonymise":
+            # An anonymised row is no user: every statement by id leaves it out.
+            is_user = and_(is_user, columns["email_address"].not_like(ANONYMISED_EMAIL_PREFIX + "%"))
+        self._is_user = is_user
         read = select(*(columns[name] for name in self._fields))
         self._get_by_id = runner.prepare(read.where(is_user))
         self._get_by_email = runner.prepare(
@@ -102,7 +132,9 @@ class SQLUserStore:
             "password_hash_counter", "password_hash", "password_hash_algorithm_id", "password_salt"
         )
         self._swap_sessions = self._swap("sessions_counter")
-        self._delete = runner.prepare(delete(table).where(is_user))
+        self._deleter = UserDeleter(
+            runner, table, columns, is_user, generate_user_id, deletion=deletion, before_delete=before_delete
+        )
         disabled_counter = columns["disabled_counter"]
         self._set_disabled = runner.prepare(
             update(table)
@@ -202,7 +234,22 @@ class SQLUserStore:
         self._change_one(self._swap_sessions, {"where_id": user_id, "expected": expected_sessions_counter})
 
     def delete_user(self, user_id: str) -> None:
-        self._change_one(self._delete, {"where_id": user_id})
+        """Delete the user's row (or anonymise it), after the ``before_delete`` hook; raise
+        ``UserDeletionRefusedError`` when the database refuses (nothing is changed then)."""
+        self._deleter.delete_user(user_id)
+
+    @property
+    def before_delete(self) -> BeforeDelete | None:
+        """The hook run before a user's row is deleted (it may be set after construction)."""
+        return self._deleter.before_delete
+
+    @before_delete.setter
+    def before_delete(self, hook: BeforeDelete | None) -> None:
+        self._deleter.before_delete = hook
+
+    def close(self) -> None:
+        """Close the engine's idle connections (``engine.dispose()``); it reconnects when used."""
+        self.engine.dispose()
 
     # Administration (what the application does; Faroe never calls these) ----------------------
 
@@ -224,7 +271,7 @@ class SQLUserStore:
         counter = self._columns[counter_name]
         values: dict[Column[Any], Any] = {self._columns[name]: bindparam(f"new_{name}") for name in changed}
         values[counter] = counter + 1
-        condition = (self._columns["id"] == bindparam("where_id"), counter == bindparam("expected"))
+        condition = (self._is_user, counter == bindparam("expected"))
         return self._runner.prepare(update(self.table).where(*condition).values(values))
 
     def _get_one(self, prepared: Prepared, values: dict[str, Any], not_found_message: str) -> User:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from faroe_flask import Server
+from faroe_flask import LoggingErrorLogger, Server
 
 from ..conftest import STRONG_PASSWORD, CapturingEmailSender, CapturingErrorLogger, FakeClock
 from .wrappers import InterferingStorage, InterferingUserStore, with_wrong_secret
@@ -221,6 +222,31 @@ def test_complete_signin_notification_failure_is_only_logged(
     email_sender.failing.add("signed_in")
     ok(server, "complete_signin", signin_token=token)
     assert error_logger.actions == ["complete_signin"]
+
+
+def test_the_log_line_of_a_failed_notification_says_the_signin_went_on(
+    make_server: Callable[..., Server],
+    user_id: str,
+    email_sender: CapturingEmailSender,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 20: the default logger's line must not call an action that answered ok "failed"."""
+    server = make_server(error_logger=LoggingErrorLogger())
+    token = _verified_signin(server)
+    email_sender.failing.add("signed_in")
+    with caplog.at_level(logging.ERROR, logger="faroe_flask"):
+        ok(server, "complete_signin", signin_token=token)
+    (line,) = [record.getMessage() for record in caplog.records]
+    assert line.startswith("faroe action complete_signin (invocation ") and "failed (" not in line
+    assert "sending the" in line and line.endswith("; the action went on"), line
+    # A failure that decides the answer says which answer.
+    caplog.clear()
+    faulty = InterferingStorage(server.storage)
+    faulty.fail("add", "aaah.")
+    with caplog.at_level(logging.ERROR, logger="faroe_flask"):
+        assert error(make_server(storage=faulty, error_logger=LoggingErrorLogger()), "complete_signin", signin_token=_verified_signin(server)) == "internal_error"
+    (line,) = [record.getMessage() for record in caplog.records]
+    assert line.endswith("; answered internal_error"), line
 
 
 def test_complete_signin_consumes_the_signin_first(

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from faroe_flask import InvalidActionInvocationRequestError, SessionConfig
+from faroe_flask import InvalidActionInvocationRequestError, SessionConfig, UserDeletionRefusedError
 from faroe_flask.core.records import INT32_MAX
 
 from ..conftest import START, STRONG_PASSWORD, CapturingEmailSender, CapturingErrorLogger, FakeClock
@@ -418,6 +418,24 @@ def test_complete_internal_error_keeps_the_record_and_the_user(
     assert_logged_once(error_logger, COMPLETE, token, account.session_token)
     assert stored(rig, token)
     ok(rig.server, "get_session", session_token=account.session_token)
+    ok(rig.server, COMPLETE, session_token=account.session_token, user_deletion_token=token)
+
+
+def test_a_refused_deletion_is_an_internal_error_naming_the_constraint(
+    rig: Rig, account: Account, error_logger: CapturingErrorLogger
+) -> None:
+    """A user store that says the application's data still refers to the user (issue 20): the
+    protocol's answer for a failing user store, one log line naming the constraint, the record
+    kept, and ``cause`` for in-process callers (never on the wire)."""
+    token = verified(rig.server, account.session_token)
+    rig.users.fail("delete_user", UserDeletionRefusedError("foreign key constraint violated: constraint posts_author_fkey on table posts"))
+    result = rig.server.invoke(COMPLETE, {"session_token": account.session_token, "user_deletion_token": token})
+    assert not result.ok and result.error_code == "internal_error" and result.cause == "user_deletion_refused"
+    assert json.loads(result.to_json()) == {"ok": False, "action_invocation_id": result.action_invocation_id, "error_code": "internal_error"}
+    assert_logged_once(error_logger, COMPLETE, token, account.session_token, EMAIL)
+    message = error_logger.entries[0][1]
+    assert "posts_author_fkey on table posts" in message and "\n" not in message and message.endswith("answered internal_error")
+    assert stored(rig, token)
     ok(rig.server, COMPLETE, session_token=account.session_token, user_deletion_token=token)
 
 

@@ -25,7 +25,8 @@ PUBLIC_MODULES = [
     "faroe_flask.passwords", "faroe_flask.legacy_passwords", "faroe_flask.core.strength",
     "faroe_flask.core.action_names", "faroe_flask.testing", "faroe_flask.flask.serving",
     "faroe_flask.flask.health", "faroe_flask.flask.metrics", "faroe_flask.flask.mail",
-    "faroe_flask.flask.pages_messages",
+    "faroe_flask.flask.pages_messages", "faroe_flask.flask.hooks", "faroe_flask.flask.identity",
+    "faroe_flask.flask.deletion",
 ]
 #: Modules documented with the members they list (their ``__all__`` holds internals too).
 LISTED_MODULES = {

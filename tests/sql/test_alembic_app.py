@@ -215,6 +215,10 @@ def test_the_cli_after_the_applications_alembic_says_what_to_do(
     config = app_alembic.configure(faroe_filters="on")
     command.upgrade(config, "heads")
     app = _flask_app(database)
+    # Issue 20: `db current` used to say "none" here; it says where the revision is recorded.
+    result = _flask(app, "current")
+    assert result.exit_code == 0 and result.output.startswith("faroe_0001 (recorded in alembic_version")
+    assert "FAROE_ALEMBIC_CONFIG" in result.output and "none" not in result.output
     result = _flask(app, "upgrade")
     assert result.exit_code == 1
     assert "alembic_version records Faroe's migrations" in result.output

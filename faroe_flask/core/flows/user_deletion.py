@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..actions import Context, Values, action, conflict, fail
+from ..actions import Context, LoggedFailure, Values, action, conflict, fail
 from ..credentials import create_token
 from ..entities import EntityKind, new_id_and_secret
-from ..interfaces import User, UserNotFoundError
+from ..interfaces import User, UserDeletionRefusedError, UserNotFoundError
 from ..models import USER_DELETION_LIFETIME, user_deletion_model
 from ..records import Session, UserDeletion
 from ..sessions import validate_session_with_user
@@ -19,6 +19,8 @@ DELETION = EntityKind(
     counters=("password_hash", "disabled"),
 )
 INVALID = "invalid_user_deletion_token"
+#: ``ActionError.cause`` of a deletion the database refused (the answer is ``internal_error``).
+USER_DELETION_REFUSED = "user_deletion_refused"
 
 
 def _resolve(
@@ -80,6 +82,12 @@ def complete_user_deletion(ctx: Context, session_token: str, user_deletion_token
         ctx.server.user_store.delete_user(deletion.user_id)
     except UserNotFoundError:
         conflict()
+    except UserDeletionRefusedError as refused:
+        # actions-account.md §4, step 5: any other user-store error is internal_error, logged,
+        # and the deletion record is kept (the user can try again once the data is dealt with).
+        raise LoggedFailure(
+            f"the user store refused to delete the user: {refused}", cause=USER_DELETION_REFUSED
+        ) from None
     DELETION.delete_logging_errors(ctx, deletion.id)
     return {}
 

@@ -1,4 +1,4 @@
-"""Create Faroe's storage table and users table.
+"""Create Faroe's tables: the storage table, and the users table unless the app has its own.
 
 Revision ID: faroe_0001
 Revises:

@@ -1,0 +1,294 @@
+"""Deleting users whose rows the application's own tables refer to (faroe_flask.sql.deletion), on
+SQLite, PostgreSQL and MariaDB: the refusal names its constraint and changes nothing, a
+``before_delete`` hook works in the same transaction, ``deletion="anonymise"`` keeps the row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine, ForeignKey, Integer, MetaData, String, Table, func, select
+
+from faroe_flask import UserDeletionRefusedError, UserEmailAddressAlreadyUsedError, UserNotFoundError
+from faroe_flask.sql import SQLUserStore, make_users_table
+from faroe_flask.sql.deletion import COUNTERS, UserDeletionTransaction
+from faroe_flask.sql.runner import SQLIntegrityError, runner_for
+from faroe_flask.sql.tables import exact_string
+
+from ..backends import unique_suffix
+
+EMAIL = "Ada.Lovelace@example.com"
+
+
+class Schema:
+    """A users table, ``posts`` (plain foreign key) and ``comments`` (ON DELETE CASCADE)."""
+
+    def __init__(self, engine: Engine) -> None:
+        suffix = unique_suffix()
+        self.engine = engine
+        self.metadata = MetaData()
+        self.users = make_users_table(self.metadata, f"users_{suffix}")
+        id_type = self.users.c.id.type
+        self.posts = Table(
+            f"posts_{suffix}",
+            self.metadata,
+            sa.Column("id", Integer, primary_key=True, autoincrement=False),
+            sa.Column("author_id", id_type, ForeignKey(self.users.c.id), nullable=True),
+            sa.Column("title", String(100), nullable=False),
+        )
+        self.comments = Table(
+            f"comments_{suffix}",
+            self.metadata,
+            sa.Column("id", Integer, primary_key=True, autoincrement=False),
+            sa.Column("author_id", id_type, ForeignKey(self.users.c.id, ondelete="CASCADE"), nullable=False),
+        )
+        self.metadata.create_all(engine)
+
+    def store(self, **options: Any) -> SQLUserStore:
+        return SQLUserStore(self.engine, self.users, **options)
+
+    def add_post(self, post_id: int, author_id: str | None) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(self.posts.insert().values(id=post_id, author_id=author_id, title="t"))
+
+    def add_comment(self, comment_id: int, author_id: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(self.comments.insert().values(id=comment_id, author_id=author_id))
+
+    def rows(self, table: Table) -> list[tuple[Any, ...]]:
+        with self.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(select(table).order_by(table.c.id))]
+
+    def count(self, table: Table) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+@pytest.fixture
+def schema(engine: Engine) -> Iterator[Schema]:
+    schema = Schema(engine)
+    try:
+        yield schema
+    finally:
+        schema.metadata.drop_all(engine)
+
+
+def _user(store: SQLUserStore, email_address: str = EMAIL) -> str:
+    return store.create_user(email_address, b"hash", "argon2id", b"salt").id
+
+
+def test_a_plain_foreign_key_refuses_naming_the_constraint_and_nothing_changes(schema: Schema) -> None:
+    store = schema.store()
+    user_id = _user(store)
+    schema.add_post(1, user_id)
+    schema.add_comment(1, user_id)
+    with pytest.raises(UserDeletionRefusedError) as refused:
+        store.delete_user(user_id)
+    message = str(refused.value)
+    assert "\n" not in message and schema.posts.name in message, message
+    assert EMAIL not in message and user_id not in message, message
+    # Nothing half-deleted: the user, the post and the cascading comment are all still there.
+    assert store.get_user(user_id).email_address == EMAIL
+    assert schema.count(schema.posts) == 1 and schema.count(schema.comments) == 1
+
+
+def test_on_delete_cascade_removes_the_rows_with_the_user(schema: Schema) -> None:
+    store = schema.store()
+    keep = _user(store, "keep@example.com")
+    user_id = _user(store)
+    schema.add_comment(1, user_id)
+    schema.add_comment(2, keep)
+    store.delete_user(user_id)
+    with pytest.raises(UserNotFoundError):
+        store.get_user(user_id)
+    assert [row[1] for row in schema.rows(schema.comments)] == [keep]
+
+
+def test_a_hook_removes_the_rows_in_the_same_transaction(schema: Schema) -> None:
+    seen: list[tuple[str, str, bool]] = []
+
+    def remove_posts(deletion: UserDeletionTransaction) -> None:
+        seen.append((deletion.user_id, deletion.row["email_address"], deletion.anonymise))
+        # Reads see the transaction's own writes: the post is gone before the user's row goes.
+        assert deletion.execute(sa.delete(schema.posts).where(schema.posts.c.author_id == deletion.user_id)) == 2
+        assert deletion.scalar(select(func.count()).select_from(schema.posts)) == 1
+
+    store = schema.store(before_delete=remove_posts)
+    other = _user(store, "other@example.com")
+    user_id = _user(store)
+    schema.add_post(1, user_id)
+    schema.add_post(2, user_id)
+    schema.add_post(3, other)
+    schema.add_comment(1, user_id)
+    store.delete_user(user_id)
+    assert seen == [(user_id, EMAIL, False)]
+    assert [row[0] for row in schema.rows(schema.posts)] == [3]
+    assert schema.count(schema.comments) == 0
+    with pytest.raises(UserNotFoundError):
+        store.get_user(user_id)
+
+
+def test_a_hook_reassigns_rows(schema: Schema) -> None:
+    def orphan_posts(deletion: UserDeletionTransaction) -> None:
+        ids = [row[0] for row in deletion.all(select(schema.posts.c.id).where(schema.posts.c.author_id == deletion.user_id))]
+        # An IN list carries its values too.
+        deletion.execute(sa.update(schema.posts).where(schema.posts.c.id.in_(ids)).values(author_id=None, title="[deleted]"))
+
+    store = schema.store(before_delete=orphan_posts)
+    user_id = _user(store)
+    schema.add_post(1, user_id)
+    schema.add_post(2, user_id)
+    store.delete_user(user_id)
+    assert schema.rows(schema.posts) == [(1, None, "[deleted]"), (2, None, "[deleted]")]
+
+
+def test_a_refusal_after_the_hook_undoes_the_hook(schema: Schema) -> None:
+    """The hook handles posts but another table (here: a second foreign key the hook forgot)
+    still refers to the user: everything the hook did is rolled back."""
+    extra = Table(
+        f"likes_{unique_suffix()}",
+        schema.metadata,
+        sa.Column("id", Integer, primary_key=True, autoincrement=False),
+        sa.Column("user_id", schema.users.c.id.type, ForeignKey(schema.users.c.id), nullable=False),
+    )
+    extra.create(schema.engine)
+
+    def remove_posts(deletion: UserDeletionTransaction) -> None:
+        deletion.execute(sa.delete(schema.posts).where(schema.posts.c.author_id == deletion.user_id))
+
+    store = schema.store(before_delete=remove_posts)
+    user_id = _user(store)
+    schema.add_post(1, user_id)
+    with schema.engine.begin() as connection:
+        connection.execute(extra.insert().values(id=1, user_id=user_id))
+    with pytest.raises(UserDeletionRefusedError) as refused:
+        store.delete_user(user_id)
+    assert extra.name in str(refused.value) and schema.posts.name not in str(refused.value)
+    assert schema.count(schema.posts) == 1 and store.get_user(user_id).email_address == EMAIL
+
+
+def test_a_hook_that_raises_changes_nothing(schema: Schema) -> None:
+    def failing(deletion: UserDeletionTransaction) -> None:
+        deletion.execute(sa.delete(schema.posts))
+        raise RuntimeError("the application's hook failed")
+
+    store = schema.store(before_delete=failing)
+    user_id = _user(store)
+    schema.add_post(1, None)
+    with pytest.raises(RuntimeError):
+        store.delete_user(user_id)
+    assert schema.count(schema.posts) == 1 and store.get_user(user_id).id == user_id
+
+
+def test_the_hook_does_not_run_for_a_missing_user(schema: Schema) -> None:
+    calls: list[str] = []
+    store = schema.store(before_delete=lambda deletion: calls.append(deletion.user_id))
+    with pytest.raises(UserNotFoundError):
+        store.delete_user("a" * 24)
+    assert calls == []
+
+
+def test_anonymise_keeps_the_row_for_the_foreign_keys_and_frees_the_address(schema: Schema) -> None:
+    hooked: list[bool] = []
+    store = schema.store(deletion="anonymise", before_delete=lambda deletion: hooked.append(deletion.anonymise))
+    user_id = _user(store)
+    before = store.get_user(user_id)
+    schema.add_post(1, user_id)
+    schema.add_comment(1, user_id)
+    store.delete_user(user_id)
+    assert hooked == [True]
+    # The store no longer finds it, by id or by its old address, and cannot change it.
+    with pytest.raises(UserNotFoundError):
+        store.get_user(user_id)
+    with pytest.raises(UserNotFoundError):
+        store.get_user_by_email_address(EMAIL)
+    for change in (
+        lambda: store.update_user_email_address(user_id, "back@example.com", before.email_address_counter + 1),
+        lambda: store.update_user_password_hash(user_id, b"h", "argon2id", b"s", before.password_hash_counter + 1),
+        lambda: store.increment_user_sessions_counter(user_id, before.sessions_counter + 1),
+        lambda: store.set_user_disabled(user_id, False),
+        lambda: store.delete_user(user_id),
+    ):
+        with pytest.raises(UserNotFoundError):
+            change()
+    # The row stays, the application's rows still point at it, and nothing personal is left.
+    (row,) = [row for row in schema.rows(schema.users) if row[0] == user_id]
+    values = dict(zip(schema.users.c.keys(), row))
+    assert values["email_address"].startswith("deleted:") and "@" not in values["email_address"]
+    assert values["password_hash"] == b"" and values["password_hash_algorithm_id"] == "none"
+    assert values["disabled"] and values["sessions_counter"] == before.sessions_counter + 1
+    assert schema.rows(schema.posts)[0][1] == user_id and schema.count(schema.comments) == 1
+    # The address is free for a new account.
+    assert _user(store) != user_id
+
+
+def test_anonymised_rows_have_distinct_placeholders(schema: Schema) -> None:
+    store = schema.store(deletion="anonymise")
+    for number in range(3):
+        store.delete_user(_user(store, f"user{number}@example.com"))
+    emails = {row[1] for row in schema.rows(schema.users)}
+    assert len(emails) == 3 and all(email.startswith("deleted:") for email in emails)
+    # The unique constraint still guards real addresses.
+    _user(store, "user9@example.com")
+    with pytest.raises(UserEmailAddressAlreadyUsedError):
+        _user(store, "user9@example.com")
+
+
+def test_a_store_built_from_a_table_name_needs_no_table_yet(engine: Engine) -> None:
+    """What an app created before its schema does: no reflection at construction."""
+    name = f"app_users_{unique_suffix()}"
+    columns = {"id": "faroe_user_id", "email_address": "email", "display_name": None, "created_at": None}
+    store = SQLUserStore(engine, name, column_names=columns)
+    metadata = MetaData()
+    Table(
+        name,
+        metadata,
+        sa.Column("id", Integer, primary_key=True),
+        sa.Column("username", String(50), unique=True, nullable=True),
+        sa.Column("faroe_user_id", exact_string(255), unique=True, nullable=False),
+        sa.Column("email", exact_string(255), unique=True, nullable=False),
+        sa.Column("password_hash", sa.LargeBinary(), nullable=False),
+        sa.Column("password_salt", sa.LargeBinary(), nullable=False),
+        sa.Column("password_hash_algorithm_id", String(255), nullable=False),
+        sa.Column("disabled", sa.Boolean(), nullable=False),
+        *(sa.Column(counter, Integer, nullable=False) for counter in COUNTERS),
+    )
+    metadata.create_all(engine)
+    try:
+        user = store.create_user(EMAIL, b"h", "argon2id", b"s")
+        assert store.get_user(user.id) == user and store.get_user_by_email_address(EMAIL) == user
+        store.set_user_disabled(user.id, True)
+        assert store.get_user(user.id).disabled
+        store.delete_user(user.id)
+        with pytest.raises(UserNotFoundError):
+            store.get_user(user.id)
+    finally:
+        metadata.drop_all(engine)
+
+
+def test_integrity_errors_name_constraints_without_values(schema: Schema) -> None:
+    _user(schema.store())
+    runner = runner_for(schema.engine)
+    insert = runner.prepare(schema.users.insert().values(
+        id="b" * 24, email_address=EMAIL, password_hash=b"h", password_salt=b"s",
+        password_hash_algorithm_id="a", disabled=False, display_name="",
+        email_address_counter=0, password_hash_counter=0, disabled_counter=0, sessions_counter=0,
+        created_at=datetime(2026, 1, 1)))
+    with pytest.raises(SQLIntegrityError) as duplicate:
+        runner.execute(insert, {})
+    assert duplicate.value.unique_violation and not duplicate.value.foreign_key_violation
+    assert duplicate.value.constraint is not None and EMAIL not in str(duplicate.value)
+    orphan = runner.prepare(schema.posts.insert().values(id=9, author_id="c" * 24, title="t"))
+    with pytest.raises(SQLIntegrityError) as missing_parent:
+        runner.execute(orphan, {})
+    assert missing_parent.value.foreign_key_violation and "c" * 24 not in str(missing_parent.value)
+
+
+def test_sqlite_engines_enforce_foreign_keys(engine: Engine, sql_backend: str) -> None:
+    if sql_backend != "sqlite":
+        pytest.skip("PostgreSQL and MariaDB always enforce them")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -44,6 +44,7 @@ _FLASK_LAYER = {
     "create_blueprint": "flask.blueprint",
     "create_pages_blueprint": "flask.pages",
     "current_faroe": "flask.extension",
+    "current_faroe_user": "flask.views",
     "current_session": "flask.views",
     "current_user": "flask.views",
     "email_address_changed": "flask.signals",
@@ -55,6 +56,7 @@ _FLASK_LAYER = {
     "FaroeUser": "flask.views",
     "FlaskMailEmailSender": "flask.mail",
     "fresh_login_required": "flask.views",
+    "get_current_faroe_user": "flask.views",
     "get_current_session": "flask.views",
     "get_current_user": "flask.views",
     "get_session_token": "flask.views",
@@ -69,6 +71,7 @@ _FLASK_LAYER = {
     "signup_completed": "flask.signals",
     "start_session": "flask.views",
     "user_deleted": "flask.signals",
+    "UserMixin": "flask.user_loader",
 }
 
 
@@ -96,16 +99,19 @@ if TYPE_CHECKING:
         signup_completed,
         user_deleted,
     )
+    from .flask.user_loader import UserMixin
     from .flask.views import (
         ANONYMOUS_USER,
         AnonymousUser,
         FaroeSession,
         FaroeUser,
         clear_session_cookie,
+        current_faroe_user,
         current_session,
         current_user,
         end_session,
         fresh_login_required,
+        get_current_faroe_user,
         get_current_session,
         get_current_user,
         get_session_token,
@@ -130,6 +136,7 @@ __all__ = [
     "ANONYMOUS_USER",
     "AnonymousUser",
     "clear_session_cookie",
+    "current_faroe_user",
     "current_session",
     "current_user",
     "email_address_changed",
@@ -138,6 +145,7 @@ __all__ = [
     "FaroeSession",
     "FaroeUser",
     "fresh_login_required",
+    "get_current_faroe_user",
     "get_current_session",
     "get_current_user",
     "get_session_token",
@@ -174,4 +182,5 @@ __all__ = [
     "UserEmailAddressAlreadyUsedError",
     "UserNotFoundError",
     "UserStore",
+    "UserMixin",
 ]

@@ -25,6 +25,7 @@ from . import config as cfg
 from ..bearer import bearer_matches, secret_digest
 from .blueprint import create_blueprint
 from .config import ConfigError, EndpointSettings, ViewSettings
+from .user_loader import L, UserLoader
 from ..core.envelope import ActionResult
 from ..core.interfaces import (
     ActionErrorLogger,
@@ -133,6 +134,8 @@ class Faroe:
         self.authenticate = authenticate
         self.register_blueprint = register_blueprint
         self.blueprint_name = blueprint_name
+        #: ``user_loader``'s function: ``current_user`` is what it returns (flask/user_loader.py).
+        self.load_user: UserLoader | None = None
         self.app = app
         if app is not None:
             self.init_app(app)
@@ -169,6 +172,12 @@ class Faroe:
     def create_blueprint(self, name: str | None = None, url_prefix: str | None = None) -> Blueprint:
         """A new endpoint blueprint, for ``register_blueprint=False`` set-ups."""
         return create_blueprint(name or self.blueprint_name, url_prefix)
+
+    def user_loader(self, loader: L) -> L:
+        """Decorator: ``loader(faroe_user) -> your user or None`` makes ``current_user`` your own
+        object, loaded once per request when first asked for (see ``flask/user_loader.py``)."""
+        self.load_user = loader
+        return loader
 
     # Access from app code ---------------------------------------------------------------------
 

@@ -115,6 +115,8 @@ DEFAULTS: Mapping[str, Any] = {
     "FAROE_SESSION_COOKIE_SAMESITE": "Lax",
     "FAROE_SESSION_COOKIE_PATH": "/",
     "FAROE_SESSION_COOKIE_DOMAIN": None,
+    # bool: re-send the cookie (fresh Max-Age) when a request moved the session's inactivity
+    # deadline, at most once per activity-check interval; False: only sign-in sets it.
     "FAROE_SESSION_COOKIE_REFRESH_EACH_REQUEST": True,
     "FAROE_SESSION_ACCEPT_BEARER": True,
     "FAROE_LOGIN_VIEW": None,

@@ -315,3 +315,25 @@ def test_a_failing_loader_is_logged_without_the_users_details(
     with caplog.at_level(logging.ERROR, logger="faroe_flask"):
         client.get("/me")
     assert EMAIL not in caplog.text
+
+
+def test_metrics_count_the_view_glues_get_session(app: Flask, client: FlaskClient) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from faroe_flask.flask.metrics import enable_metrics
+
+    registry = CollectorRegistry()
+    enable_metrics(app, registry=registry)
+
+    def count(result: str) -> float:
+        labels = {"action": "get_session", "result": result}
+        return registry.get_sample_value("faroe_action_invocations_total", labels) or 0.0
+
+    sign_up_client(client, EMAIL)
+    client.get("/me")
+    client.get("/me")
+    forged = app.test_client()
+    forged.set_cookie("faroe_session", "x" * 24 + "." + "y" * 24)
+    forged.get("/me")
+    assert count("ok") == 2 and count("invalid_session_token") == 1
+    assert registry.get_sample_value("faroe_action_duration_seconds_count", {"action": "get_session"}) == 3

@@ -67,20 +67,28 @@ def _sqlalchemy(app: Flask, database_url: str) -> Any:
     return SQLAlchemy(app)
 
 
-def flask_login_app(database_url: str) -> Flask:
-    """Flask-Login + Flask-SQLAlchemy: the user id in Flask's signed cookie, ``user_loader``."""
-    from flask_login import LoginManager, UserMixin, login_required, login_user
-    from flask_login import current_user as login_current_user
+def _user_model(db: Any, table: str) -> Any:
+    """The user model both Flask-Login apps declare: a string id, an address, an active flag."""
+    from flask_login import UserMixin
     from sqlalchemy import Boolean, String
 
-    app = Flask("peer_flask_login")
-    db = _sqlalchemy(app, database_url)
-
     class User(db.Model, UserMixin):  # type: ignore[name-defined,misc]
-        __tablename__ = "fl_user"
+        __tablename__ = table
         id = db.Column(String(32), primary_key=True)
         email = db.Column(String(255), unique=True)
         active = db.Column(Boolean, default=True)
+
+    return User
+
+
+def flask_login_app(database_url: str) -> Flask:
+    """Flask-Login + Flask-SQLAlchemy: the user id in Flask's signed cookie, ``user_loader``."""
+    from flask_login import LoginManager, login_required, login_user
+    from flask_login import current_user as login_current_user
+
+    app = Flask("peer_flask_login")
+    db = _sqlalchemy(app, database_url)
+    User = _user_model(db, "fl_user")
 
     manager = LoginManager(app)
 
@@ -108,18 +116,13 @@ def flask_login_app(database_url: str) -> Flask:
 
 def flask_login_table_app(database_url: str) -> Flask:
     """Flask-Login with a ``request_loader`` on a server-side session table, then the user."""
-    from flask_login import LoginManager, UserMixin, login_required
+    from flask_login import LoginManager, login_required
     from flask_login import current_user as login_current_user
-    from sqlalchemy import Boolean, Float, ForeignKey, LargeBinary, String
+    from sqlalchemy import Float, ForeignKey, LargeBinary, String
 
     app = Flask("peer_flask_login_table")
     db = _sqlalchemy(app, database_url)
-
-    class User(db.Model, UserMixin):  # type: ignore[name-defined,misc]
-        __tablename__ = "flt_user"
-        id = db.Column(String(32), primary_key=True)
-        email = db.Column(String(255), unique=True)
-        active = db.Column(Boolean, default=True)
+    User = _user_model(db, "flt_user")
 
     class UserSession(db.Model):  # type: ignore[name-defined,misc]
         __tablename__ = "flt_session"

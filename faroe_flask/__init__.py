@@ -45,6 +45,7 @@ _FLASK_LAYER = {
     "create_blueprint": "flask.blueprint",
     "create_pages_blueprint": "flask.pages",
     "current_faroe": "flask.extension",
+    "current_faroe_user": "flask.views",
     "current_session": "flask.views",
     "current_user": "flask.views",
     "email_address_changed": "flask.signals",
@@ -56,6 +57,7 @@ _FLASK_LAYER = {
     "FaroeUser": "flask.views",
     "FlaskMailEmailSender": "flask.mail",
     "fresh_login_required": "flask.views",
+    "get_current_faroe_user": "flask.views",
     "get_current_session": "flask.views",
     "get_current_user": "flask.views",
     "get_session_token": "flask.views",
@@ -70,6 +72,7 @@ _FLASK_LAYER = {
     "signup_completed": "flask.signals",
     "start_session": "flask.views",
     "user_deleted": "flask.signals",
+    "UserMixin": "flask.user_loader",
 }
 
 
@@ -97,16 +100,19 @@ if TYPE_CHECKING:
         signup_completed,
         user_deleted,
     )
+    from .flask.user_loader import UserMixin
     from .flask.views import (
         ANONYMOUS_USER,
         AnonymousUser,
         FaroeSession,
         FaroeUser,
         clear_session_cookie,
+        current_faroe_user,
         current_session,
         current_user,
         end_session,
         fresh_login_required,
+        get_current_faroe_user,
         get_current_session,
         get_current_user,
         get_session_token,
@@ -131,6 +137,7 @@ __all__ = [
     "ANONYMOUS_USER",
     "AnonymousUser",
     "clear_session_cookie",
+    "current_faroe_user",
     "current_session",
     "current_user",
     "email_address_changed",
@@ -139,6 +146,7 @@ __all__ = [
     "FaroeSession",
     "FaroeUser",
     "fresh_login_required",
+    "get_current_faroe_user",
     "get_current_session",
     "get_current_user",
     "get_session_token",
@@ -176,4 +184,5 @@ __all__ = [
     "UserEmailAddressAlreadyUsedError",
     "UserNotFoundError",
     "UserStore",
+    "UserMixin",
 ]

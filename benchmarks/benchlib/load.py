@@ -24,14 +24,19 @@ from .servers import Connection
 OK_MARK = b'"ok":true'
 
 _LUA = """\
-wrk.method = "POST"
-wrk.body = [==[%(body)s]==]
-wrk.headers["Content-Type"] = "application/json"
+wrk.method = "%(method)s"
+%(body)s
+%(headers)s
+local marks = {%(marks)s}
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args) good = 0; bad = 0 end
 function response(status, headers, body)
-  if status == 200 and string.find(body, '"ok":true', 1, true) then good = good + 1 else bad = bad + 1 end
+  local ok = status == 200
+  for _, mark in ipairs(marks) do
+    if ok and not string.find(body, mark, 1, true) then ok = false end
+  end
+  if ok then good = good + 1 else bad = bad + 1 end
 end
 function done(summary, latency, requests)
   local g, b = 0, 0
@@ -41,6 +46,31 @@ function done(summary, latency, requests)
     + summary.errors.timeout))
 end
 """
+
+
+@dataclasses.dataclass(frozen=True)
+class Probe:
+    """One request, sent again and again: an answer counts as good when it is a 200 whose body
+    holds every one of ``marks`` (for example the signed-in user's address)."""
+
+    method: str = "POST"
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
+    marks: tuple[str, ...] = (OK_MARK.decode(),)
+
+    def lua(self) -> str:
+        def quoted(text: str) -> str:
+            assert "]==]" not in text
+            return f"[==[{text}]==]"
+
+        return _LUA % {
+            "method": self.method,
+            "body": f"wrk.body = {quoted(self.body.decode())}" if self.body else "",
+            "headers": "\n".join(f"wrk.headers[ {quoted(k)} ] = {quoted(v)}" for k, v in self.headers),
+            "marks": ", ".join(quoted(mark) for mark in self.marks),
+        }
+
+
 _WRK_LINE = re.compile(r"FAROE_BENCH good=(\d+) bad=(\d+) duration_us=(\d+) errors=(\d+)")
 
 
@@ -79,6 +109,33 @@ def interleaved_load(
     )
 
 
+def run_probe(
+    url: str, probe: Probe, seconds: float, *, threads: int = 2, connections: int = 16
+) -> LoadResult:
+    """``probe`` sent to ``url`` by wrk for ``seconds``."""
+    assert url.startswith("http://127.0.0.1:"), "loopback only"
+    return _wrk(url, probe, seconds, threads, connections)
+
+
+def interleaved_rounds(
+    targets: list[tuple[str, Probe]], seconds: float, *, slices: int, offset: int = 0
+) -> list[LoadResult]:
+    """wrk on each target for ``seconds`` in all, in ``slices`` rounds: every round gives each
+    target one slice, in an order that turns by one each round (starting at ``offset``), so that
+    a drift of the machine's load hits every target alike."""
+    slices = max(1, slices)
+    piece = seconds / slices
+    totals = [[0, 0, 0.0] for _ in targets]
+    for number in range(slices):
+        turn = (number + offset) % len(targets)
+        for index in [*range(turn, len(targets)), *range(turn)]:
+            url, probe = targets[index]
+            result = run_probe(url, probe, piece)
+            total = totals[index]
+            total[0], total[1], total[2] = total[0] + result.good, total[1] + result.bad, total[2] + result.seconds
+    return [LoadResult(good=int(g), bad=int(b), seconds=t) for g, b, t in totals]
+
+
 def generator_name(prefer_python: bool) -> str:
     return "python" if prefer_python or shutil.which("wrk") is None else "wrk"
 
@@ -89,16 +146,14 @@ def run_load(
 ) -> LoadResult:
     assert url.startswith("http://127.0.0.1:"), "loopback only"
     if generator == "wrk":
-        return _wrk(url, body, seconds, threads, connections)
+        return _wrk(url, Probe(body=body), seconds, threads, connections)
     return _python(url, body, seconds, threads, connections)
 
 
-def _wrk(url: str, body: bytes, seconds: float, threads: int, connections: int) -> LoadResult:
-    text = body.decode()
-    assert "]==]" not in text
+def _wrk(url: str, probe: Probe, seconds: float, threads: int, connections: int) -> LoadResult:
     with tempfile.TemporaryDirectory(prefix="faroe-bench-wrk-") as directory:
-        script = Path(directory) / "post.lua"
-        script.write_text(_LUA % {"body": text})
+        script = Path(directory) / "probe.lua"
+        script.write_text(probe.lua())
         command = [
             "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
             "--timeout", "10s", "-s", str(script), url,

@@ -25,9 +25,10 @@ from typing import Any
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps.py"
+PEER_APPS = Path(__file__).resolve().parent / "peer_apps.py"
 EXAMPLE = REPOSITORY / "examples" / "app.py"
 
-_READY = re.compile(r"Faroe endpoint: POST (http://\S+)")
+_READY = re.compile(r"(Faroe endpoint: POST|Serving on) (http://\S+)")
 _START_TIMEOUT = 90.0
 _RUNNING: list[subprocess.Popen[bytes]] = []
 
@@ -84,10 +85,11 @@ class ServerProcess:
         while time.monotonic() < deadline:
             match = _READY.search(self.stdout_path.read_text(errors="replace"))
             if match:
-                url = match.group(1)
-                status, _ = post(url, b"{}")  # rejected body: 400 from every server here
-                if status != 400:
-                    self._fail(f"answered {status} to an invalid body instead of 400")
+                url = match.group(2)
+                if match.group(1).startswith("Faroe"):
+                    status, _ = post(url, b"{}")  # rejected body: 400 from every endpoint here
+                    if status != 400:
+                        self._fail(f"answered {status} to an invalid body instead of 400")
                 return url
             if self.process.poll() is not None:
                 self._fail(f"exited with status {self.process.returncode}")
@@ -126,6 +128,12 @@ def start_example(settings: dict[str, str], name: str) -> ServerProcess:
     """``examples/app.py`` as it is, configured by its environment variables only."""
     environment = {**settings, "FAROE_PASSWORD_STRENGTH_CHECK": "offline"}
     return ServerProcess(name, [sys.executable, str(EXAMPLE)], environment)
+
+
+def start_peer(kind: str, database_url: str, threads: int) -> ServerProcess:
+    """One of the apps of ``peer_apps.py`` (it prints ``Serving on <url>``)."""
+    command = [sys.executable, str(PEER_APPS), kind, database_url]
+    return ServerProcess(kind, command, {"THREADS": str(threads)})
 
 
 def start_app(kind: str, *arguments: str) -> ServerProcess:

@@ -48,11 +48,15 @@ def signin_model(signin: Signin) -> Model:
 
 
 def session_model(ctx: Context, session: Session) -> Model:
+    return session_model_of(session, ctx.server.session_config.expires_at(session))
+
+
+def session_model_of(session: Session, expires_at: int | None) -> Model:
     return {
         "id": session.id,
         "user_id": session.user_id,
         "created_at": session.created_at,
-        "expires_at": ctx.server.session_config.expires_at(session),
+        "expires_at": expires_at,
     }
 
 

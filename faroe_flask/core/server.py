@@ -14,6 +14,7 @@ from .flows import ACTIONS
 from .hashing import PasswordHasher
 from .interfaces import (
     ActionErrorLogger,
+    User,
     Clock,
     EmailAddressChecker,
     EmailSender,
@@ -23,7 +24,8 @@ from .interfaces import (
     Storage,
     UserStore,
 )
-from .sessions import SessionConfig
+from .records import Session
+from .sessions import SessionConfig, SessionSuccess, check_session, check_session_user
 
 __all__ = [
     "Server",
@@ -34,6 +36,7 @@ __all__ = [
     "ACTION_TABLE",
     "ActionObserver",
     "RunAction",
+    "SessionSuccess",
 ]
 
 _logger = logging.getLogger("faroe_flask")
@@ -131,8 +134,10 @@ class Server:
             if max_concurrent_password_hashing is None
             else max_concurrent_password_hashing,
         )
-        # How an invocation is run: the action itself, wrapped by each observer added.
+        # How an invocation is run: the action itself, wrapped by each observer added; and the
+        # same for the typed get_session path (``get_session``), whose result is a SessionSuccess.
         self._run: RunAction = self._execute
+        self._run_session: RunAction = self._execute_session
 
     # Entry points -----------------------------------------------------------------------------
 
@@ -175,32 +180,46 @@ class Server:
             values[name] = value
         return self._run(action, values)
 
+    def get_session(self, session_token: str) -> SessionSuccess | ActionError:
+        """``get_session`` in-process and typed, for the application's own views.
+
+        The same validation as the action (the endpoint's ``get_session`` runs it too), without
+        JSON values: a ``SessionSuccess`` carries the validated ``Session``, the ``User`` the
+        validation read (``None`` when the user cache vouched for the session) and whether the
+        activity was refreshed; failures are the action's (``invalid_session_token``,
+        ``internal_error``, logged). Observers see it as a ``get_session`` invocation with the
+        argument ``session_token`` and get the ``SessionSuccess`` from ``run``.
+        """
+        result = self._run_session("get_session", {"session_token": session_token})
+        if isinstance(result, (SessionSuccess, ActionError)):
+            return result
+        _logger.error("an action observer replaced the result of get_session")
+        return ActionError(result.action_invocation_id, "internal_error")
+
+    def get_session_user(self, session: Session) -> User | ActionError:
+        """The user of a session that ``get_session`` validated on the strength of the user cache
+        (``SessionSuccess.user`` is ``None``), read and checked as validation would have: a user
+        deleted, disabled or signed out everywhere meanwhile ends the session (deleted, answered
+        ``invalid_session_token``); a failure is ``internal_error`` (logged). Not an action: the
+        observers do not see it."""
+        ctx = self._context("get_session")
+        if isinstance(ctx, ActionError):
+            return ctx
+        try:
+            return check_session_user(ctx, session)
+        except Exception as exc:  # noqa: BLE001 - mapped as an action's failure
+            return self._failed(ctx, exc)
+
     def add_action_observer(self, observer: ActionObserver) -> None:
-        """Wrap every invocation (endpoint and ``invoke`` alike) in ``observer``.
+        """Wrap every invocation (endpoint, ``invoke`` and ``get_session`` alike) in ``observer``.
 
         The observer gets the action name, its arguments and ``run``; it must call ``run`` once and
         return its result. Observers added later wrap those added before. An observer that
         raises is logged and changes nothing: the result is returned as if it were absent (the
         action still runs exactly once). With no observer, invocations pay nothing for this.
         """
-        inner = self._run
-
-        def observed(action: str, arguments: dict[str, str]) -> ActionResult:
-            results: list[ActionResult] = []
-
-            def run(action_: str, arguments_: dict[str, str]) -> ActionResult:
-                if results:
-                    return results[0]  # run at most once, whatever the observer does
-                results.append(inner(action_, arguments_))
-                return results[0]
-
-            try:
-                return observer(action, arguments, run)
-            except Exception:  # noqa: BLE001 - an observer must not change the answer
-                _logger.exception("a Faroe action observer raised")
-                return results[0] if results else inner(action, arguments)
-
-        self._run = observed
+        self._run = _observed(observer, self._run)
+        self._run_session = _observed(observer, self._run_session)
 
     # Internals --------------------------------------------------------------------------------
 
@@ -212,7 +231,25 @@ class Server:
         except Exception:  # noqa: BLE001 - a broken logger must not break the answer
             _logger.exception("the action error logger raised")
 
-    def _execute(self, action: str, arguments: dict[str, str]) -> ActionResult:
+    def _execute_session(self, action: str, arguments: dict[str, str]) -> ActionResult:
+        return self._execute(action, arguments, typed=True)
+
+    def _execute(self, action: str, arguments: dict[str, str], typed: bool = False) -> ActionResult:
+        ctx = self._context(action)
+        if isinstance(ctx, ActionError):
+            return ctx
+        try:
+            if typed:
+                valid = check_session(ctx, arguments["session_token"])
+                return SessionSuccess(ctx.action_invocation_id, valid, self.session_config)
+            values = ACTION_TABLE[action].function(ctx, **arguments)
+        except Exception as exc:  # noqa: BLE001 - F2.1 rule 5
+            return self._failed(ctx, exc)
+        return ActionSuccess(ctx.action_invocation_id, values)
+
+    def _context(self, action: str) -> Context | ActionError:
+        """A new invocation of ``action``: its id and the time, or ``internal_error`` when the
+        clock fails."""
         invocation_id = credentials.generate_id()
         try:
             now = self.clock.now()
@@ -220,23 +257,43 @@ class Server:
             now = datetime.now(timezone.utc)
             self.log_action_error(now, f"clock failed: {type(exc).__name__}", invocation_id, action)
             return ActionError(invocation_id, "internal_error")
-        ctx = Context(self, action, invocation_id, now)
-        try:
-            values = ACTION_TABLE[action].function(ctx, **arguments)
-        except LoggedFailure as failure:
-            self._log_answer(ctx, failure.message, failure.error_code)
-            return ActionError(invocation_id, failure.error_code, failure.cause)
-        except ActionFailure as failure:
-            return ActionError(invocation_id, failure.error_code)
-        except Exception as exc:  # noqa: BLE001 - F2.1 rule 5
-            self._log_answer(ctx, describe_exception(exc), "internal_error")
-            return ActionError(invocation_id, "internal_error")
-        return ActionSuccess(invocation_id, values)
+        return Context(self, action, invocation_id, now)
 
+    def _failed(self, ctx: Context, exc: Exception) -> ActionError:
+        """The answer to an action that raised: its failure's code (logged if it is a
+        ``LoggedFailure``), or ``internal_error`` (logged) for anything unexpected."""
+        if isinstance(exc, LoggedFailure):
+            self._log_answer(ctx, exc.message, exc.error_code)
+            return ActionError(ctx.action_invocation_id, exc.error_code, exc.cause)
+        if isinstance(exc, ActionFailure):
+            return ActionError(ctx.action_invocation_id, exc.error_code)
+        self._log_answer(ctx, describe_exception(exc), "internal_error")
+        return ActionError(ctx.action_invocation_id, "internal_error")
 
     def _log_answer(self, ctx: Context, message: str, error_code: str) -> None:
         """Log the error that decides the answer, and say which answer it is."""
         self.log_action_error(ctx.now, f"{message}; answered {error_code}", ctx.action_invocation_id, ctx.action)
+
+
+def _observed(observer: ActionObserver, inner: RunAction) -> RunAction:
+    """``inner`` wrapped in ``observer`` (see ``Server.add_action_observer``)."""
+
+    def observed(action: str, arguments: dict[str, str]) -> ActionResult:
+        results: list[ActionResult] = []
+
+        def run(action_: str, arguments_: dict[str, str]) -> ActionResult:
+            if results:
+                return results[0]  # run at most once, whatever the observer does
+            results.append(inner(action_, arguments_))
+            return results[0]
+
+        try:
+            return observer(action, arguments, run)
+        except Exception:  # noqa: BLE001 - an observer must not change the answer
+            _logger.exception("a Faroe action observer raised")
+            return results[0] if results else inner(action, arguments)
+
+    return observed
 
 
 def describe_exception(exc: BaseException) -> str:

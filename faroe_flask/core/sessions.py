@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .actions import Context, fail, from_unix_seconds
 from .credentials import create_token, parse_token, secret_matches
 from .entities import new_id_and_secret
+from .envelope import ActionSuccess
 from .interfaces import StorageEntryNotFoundError, User, UserNotFoundError
+from .models import session_model_of
 from .records import Session
 
 INVALID_SESSION_TOKEN = "invalid_session_token"
@@ -123,20 +125,76 @@ def _is_stale_for(session: Session, user: User) -> bool:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class ValidSession:
+    """What one validation (F9.3) established: the session, and the user it read.
+
+    ``user`` is ``None`` when plain validation trusted the user cache (F9.5) and read no user.
+    ``activity_refreshed`` is true when this validation moved ``token_last_verified_at`` forward
+    (F9.4): the session's inactivity deadline is then ``now + inactivity_timeout``.
+    """
+
+    session: Session
+    user: User | None
+    activity_refreshed: bool = False
+
+
+class SessionSuccess(ActionSuccess):
+    """A successful ``get_session`` through the typed path (``Server.get_session``).
+
+    ``session`` is the validated record, ``user`` the ``User`` the validation read (``None`` when
+    the user cache vouched for the session, F9.5), ``activity_refreshed`` whether this validation
+    moved the inactivity deadline (F9.4) and ``expires_at`` the absolute expiry in unix seconds
+    (F9.6). ``values``, the protocol's ``{"session": <session model>}``, is built only if read.
+    """
+
+    session: Session
+    user: User | None
+    activity_refreshed: bool
+    _config: SessionConfig
+
+    def __init__(self, action_invocation_id: str, valid: ValidSession, config: SessionConfig) -> None:
+        setattr_ = object.__setattr__  # a frozen dataclass
+        setattr_(self, "action_invocation_id", action_invocation_id)
+        setattr_(self, "session", valid.session)
+        setattr_(self, "user", valid.user)
+        setattr_(self, "activity_refreshed", valid.activity_refreshed)
+        setattr_(self, "_config", config)
+
+    @property
+    def expires_at(self) -> int | None:
+        return self._config.expires_at(self.session)
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            if name != "values":
+                raise AttributeError(name)
+            values = {"session": session_model_of(self.session, self.expires_at)}
+            object.__setattr__(self, "values", values)
+            return values
+
+
 def validate_session(ctx: Context, token: str) -> Session:
     """Plain validation (F9.3), which may trust a recent user check (the user cache)."""
-    session, _ = _validate(ctx, token, fresh_user=False)
-    return session
+    return check_session(ctx, token).session
 
 
 def validate_session_with_user(ctx: Context, token: str) -> tuple[Session, User]:
     """Full validation (F9.3): always fetches the user and returns it."""
-    session, user = _validate(ctx, token, fresh_user=True)
-    assert user is not None
-    return session, user
+    valid = check_session(ctx, token, fresh_user=True)
+    assert valid.user is not None
+    return valid.session, valid.user
 
 
-def _validate(ctx: Context, token: str, *, fresh_user: bool) -> tuple[Session, User | None]:
+def check_session(ctx: Context, token: str, *, fresh_user: bool = False) -> ValidSession:
+    """Validate ``token`` (F9.3, plain or with ``fresh_user`` full) and return what it established.
+
+    The one validation behind every session-taking action and the view glue's typed path. The
+    secret is compared right after the read, before anything is deleted or any user is looked up
+    (Compatibility policy item 8). Fails with ``invalid_session_token``; storage and user store
+    errors propagate (``internal_error``).
+    """
     config = ctx.server.session_config
     storage = ctx.server.storage
     now = ctx.timestamp
@@ -144,8 +202,9 @@ def _validate(ctx: Context, token: str, *, fresh_user: bool) -> tuple[Session, U
     if parsed is None:
         fail(INVALID_SESSION_TOKEN)
     session_id, secret = parsed
+    key = _key(ctx, session_id)
     try:
-        value, counter = storage.get(_key(ctx, session_id))
+        value, counter = storage.get(key)
     except StorageEntryNotFoundError:
         fail(INVALID_SESSION_TOKEN)
     session = Session.decode(value)
@@ -156,49 +215,67 @@ def _validate(ctx: Context, token: str, *, fresh_user: bool) -> tuple[Session, U
         _delete_and_reject(ctx, session_id)
 
     user: User | None = None
+    stamped = False  # whether the session carries a new user-check time to write (step 9)
     cache = config.user_cache_seconds
-    cached = (
-        not fresh_user
-        and cache > 0
-        and session.user_last_checked_at is not None
-        and now - session.user_last_checked_at < cache
-    )
-    if not cached:
-        try:
-            fetched = ctx.server.user_store.get_user(session.user_id)
-        except UserNotFoundError:
-            _delete_and_reject(ctx, session_id)
-        if _is_stale_for(session, fetched):
-            _delete_and_reject(ctx, session_id)
-        user = fetched
+    if (
+        fresh_user
+        or cache <= 0
+        or session.user_last_checked_at is None
+        or now - session.user_last_checked_at >= cache
+    ):
+        user = check_session_user(ctx, session)
         if not fresh_user and cache > 0:
             session = session.replace(user_last_checked_at=ctx.unix_seconds)
-            try:
-                storage.update(_key(ctx, session_id), session.encode(), _hint(ctx, session), counter)
-            except StorageEntryNotFoundError:
-                pass
-    _refresh_activity(ctx, session)
-    return session, user
+            stamped = True
+    if now - session.token_last_verified_at >= config.activity_check_seconds:
+        # F9.4 with the value and counter read above, which a re-read returns unchanged unless
+        # the session was written since; one write then carries the user-check time as well.
+        refreshed = session.replace(token_last_verified_at=ctx.unix_seconds)
+        if _swap(ctx, key, refreshed, counter):
+            return ValidSession(refreshed, user, True)
+        # Written since: the user-check write is lost (a conflict, ignored as in step 9) and
+        # the refresh runs as F9.4 writes it, on a fresh read.
+        return ValidSession(session, user, _refresh_activity(ctx, session))
+    if stamped:
+        _swap(ctx, key, session, counter)
+    return ValidSession(session, user)
 
 
-def _refresh_activity(ctx: Context, session: Session) -> None:
-    """F9.4: move ``token_last_verified_at`` forward at most once per check interval."""
-    config = ctx.server.session_config
-    if ctx.timestamp - session.token_last_verified_at < config.activity_check_seconds:
-        return
-    storage = ctx.server.storage
+def check_session_user(ctx: Context, session: Session) -> User:
+    """F9.3 steps 6 to 9 without the cache write: read the session's user; a user not found,
+    disabled, or whose disabled or sessions counter moved since the session's snapshot ends the
+    session (deleted, ``invalid_session_token``). Also for a session the user cache vouched for,
+    when its user is wanted after all (the view glue's ``current_user``)."""
     try:
-        value, counter = storage.get(_key(ctx, session.id))
+        user = ctx.server.user_store.get_user(session.user_id)
+    except UserNotFoundError:
+        _delete_and_reject(ctx, session.id)
+    if _is_stale_for(session, user):
+        _delete_and_reject(ctx, session.id)
+    return user
+
+
+def _swap(ctx: Context, key: str, session: Session, counter: int) -> bool:
+    """Compare-and-swap ``session`` in; ``False`` on a conflict (entry gone or written since)."""
+    try:
+        ctx.server.storage.update(key, session.encode(), _hint(ctx, session), counter)
     except StorageEntryNotFoundError:
-        return
+        return False
+    return True
+
+
+def _refresh_activity(ctx: Context, session: Session) -> bool:
+    """F9.4 as written: re-read the session, move ``token_last_verified_at`` to now unless it is
+    already later, and write it back. Returns whether the write succeeded."""
+    key = _key(ctx, session.id)
+    try:
+        value, counter = ctx.server.storage.get(key)
+    except StorageEntryNotFoundError:
+        return False
     current = Session.decode(value)
     if current.token_last_verified_at > ctx.timestamp:
-        return
-    refreshed = current.replace(token_last_verified_at=ctx.unix_seconds)
-    try:
-        storage.update(_key(ctx, session.id), refreshed.encode(), _hint(ctx, refreshed), counter)
-    except StorageEntryNotFoundError:
-        pass
+        return False
+    return _swap(ctx, key, current.replace(token_last_verified_at=ctx.unix_seconds), counter)
 
 
 def end_other_sessions(ctx: Context, user: User, keep_session_id: str | None = None) -> User:

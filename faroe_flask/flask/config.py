@@ -239,8 +239,10 @@ SETTINGS: tuple[Setting, ...] = (
         Setting("FAROE_SESSION_COOKIE_DOMAIN", None, "str | None",
                 "The cookie's Domain (``None``: this host only)."),
         Setting("FAROE_SESSION_COOKIE_REFRESH_EACH_REQUEST", True, "bool",
-                "Re-send the cookie with a fresh Max-Age on each request whose cookie session is "
-                "valid."),
+                "Re-send the cookie with a fresh Max-Age when a request moved its session's "
+                "inactivity deadline (at most once per ``FAROE_SESSION_ACTIVITY_CHECK_INTERVAL``); "
+                "``False``: only sign-in sets it. The name is kept from when the cookie was sent on "
+                "every request."),
         Setting("FAROE_SESSION_ACCEPT_BEARER", True, "bool",
                 "Also read the session token from ``Authorization: Bearer <session token>``."),
         Setting("FAROE_LOGIN_VIEW", None, "str | None",

@@ -26,6 +26,7 @@ from ..bearer import bearer_matches, secret_digest
 from .blueprint import create_blueprint
 from .config import ConfigError, EndpointSettings, ViewSettings
 from .hooks import FaroeHooks
+from .user_loader import L, UserLoader
 from ..core.envelope import ActionResult
 from ..core.interfaces import (
     ActionErrorLogger,
@@ -142,6 +143,8 @@ class Faroe(FaroeHooks):
         self.blueprint_name = blueprint_name
         self._init_hooks()
         self._brings_own_user_store = user_store is not None or server is not None
+        #: ``user_loader``'s function: ``current_user`` is what it returns (flask/user_loader.py).
+        self.load_user: UserLoader | None = None
         self.app = app
         if app is not None:
             self.init_app(app)
@@ -179,6 +182,12 @@ class Faroe(FaroeHooks):
     def create_blueprint(self, name: str | None = None, url_prefix: str | None = None) -> Blueprint:
         """A new endpoint blueprint, for ``register_blueprint=False`` set-ups."""
         return create_blueprint(name or self.blueprint_name, url_prefix)
+
+    def user_loader(self, loader: L) -> L:
+        """Decorator: ``loader(faroe_user) -> your user or None`` makes ``current_user`` your own
+        object, loaded once per request when first asked for (see ``flask/user_loader.py``)."""
+        self.load_user = loader
+        return loader
 
     # Access from app code ---------------------------------------------------------------------
 

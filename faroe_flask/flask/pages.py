@@ -47,7 +47,7 @@ except ModuleNotFoundError as missing:  # pragma: no cover - the extra is instal
     raise ImportError(
         "the Faroe account pages need Flask-WTF: pip install 'faroe-flask[pages]'"
     ) from None
-from .views import current_user
+from .views import current_faroe_user
 
 __all__ = ["create_pages_blueprint", "PAGES_DEFAULTS"]
 
@@ -117,7 +117,7 @@ def _template_context(name: str) -> dict[str, Any]:
     """``pages`` is the blueprint's name, for ``url_for(pages + '.signin')``."""
     return {
         "csrf_token": csrf_token,
-        "current_user": current_user,
+        "current_user": current_faroe_user,  # Faroe's own user, whatever the app's loader returns
         "site_name": current_app.config.get("FAROE_PAGES_SITE_NAME"),
         "pages": name,
     }

@@ -22,21 +22,29 @@ request returns (an ``after_request`` hook the extension installs). ``end_sessio
 The cookie is ``FAROE_SESSION_COOKIE_NAME`` (``faroe_session``) with HttpOnly, Secure
 (``FAROE_SESSION_COOKIE_SECURE=False`` for plain-HTTP local development), SameSite=Lax, Path
 ``/``, an optional Domain, and a Max-Age of the session's inactivity timeout or of the time left
-to its absolute expiry, whichever is sooner. While ``FAROE_SESSION_COOKIE_REFRESH_EACH_REQUEST``
-is on, a request whose cookie held a valid session re-sends it with a fresh Max-Age, as the
-session's inactivity deadline moves forward.
+to its absolute expiry, whichever is sooner. It is sent when it changes, not on every response:
+when a session starts or ends, when a cookie holding an invalid token is cleared, and, while
+``FAROE_SESSION_COOKIE_REFRESH_EACH_REQUEST`` is on, when this request's validation moved the
+session's inactivity deadline (at most once per ``FAROE_SESSION_ACTIVITY_CHECK_INTERVAL``), with
+the new Max-Age. Responses that read the cookie carry ``Vary: Cookie``.
 
 Reading the session: ``get_session_token()`` is the token of this request, from
 ``Authorization: Bearer <token>`` (when ``FAROE_SESSION_ACCEPT_BEARER``) or else the cookie.
-``get_current_session()`` validates it once per request with ``get_session`` and caches the
-``FaroeSession`` (or ``None``) on ``g``; ``get_current_user()`` loads the user from the
-configured user store on first use (a ``FaroeUser``, or ``ANONYMOUS_USER``). The
-``current_session`` and ``current_user`` proxies are lazy views of the same. A token that is
-invalid, expired, revoked or garbage gives no session and never raises; a cookie holding such a
-token is cleared on the response.
+``get_current_session()`` validates it once per request through the engine's typed path
+(``Server.get_session``: the same validation as the ``get_session`` action, no JSON values) and
+keeps the ``FaroeSession`` (or ``None``) and the user the validation read on ``g``.
+``get_current_faroe_user()`` is that user as a ``FaroeUser`` (or ``ANONYMOUS_USER``);
+``get_current_user()`` is the application's own object when a user loader is registered
+(``@faroe.user_loader``, flask/user_loader.py), else the same ``FaroeUser``. When the user cache
+(``FAROE_SESSION_USER_CACHE_EXPIRATION``) let the validation skip the user, the first of these
+reads the user and checks it as the validation would have (disabled, deleted, signed out
+everywhere: the session is deleted and the request is not signed in). The ``current_session``,
+``current_faroe_user`` and ``current_user`` proxies are lazy views of the same; templates see
+``current_user``. A token that is invalid, expired, revoked or garbage gives no session and never
+raises; a cookie holding such a token is cleared on the response.
 
-Protecting views: ``@login_required`` answers 401 (JSON ``{"error": "login_required"}``) to JSON
-and bearer requests and redirects others to ``FAROE_LOGIN_VIEW`` (an endpoint name or a path)
+Protecting views: ``@login_required`` (a valid session and, when a user loader is registered, a user it
+returned) answers 401 (JSON ``{"error": "login_required"}``) to JSON and bearer requests and redirects others to ``FAROE_LOGIN_VIEW`` (an endpoint name or a path)
 with ``?next=<this path>``, or answers 401 when no login view is set.
 ``@login_required(max_age=timedelta(minutes=5))`` and ``@fresh_login_required`` (default
 ``FAROE_FRESH_SESSION_MAX_AGE``) also require a session created at most that long ago, for
@@ -55,12 +63,16 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, g, has_request_context, jsonify, redirect, request, url_for
+from werkzeug.http import parse_cookie
 from werkzeug.local import LocalProxy
 from werkzeug.routing import BuildError
 
 from ..core.credentials import parse_token
 from ..core.envelope import ActionError, ActionResult, ActionSuccess
 from ..core.interfaces import User, UserNotFoundError
+from ..core.records import Session
+from ..core.sessions import SessionSuccess
+from .user_loader import UserMixin, load_app_user
 
 if TYPE_CHECKING:
     from werkzeug.sansio.response import Response as BaseResponse
@@ -74,10 +86,12 @@ __all__ = [
     "FaroeSession",
     "FaroeUser",
     "clear_session_cookie",
+    "current_faroe_user",
     "current_session",
     "current_user",
     "end_session",
     "fresh_login_required",
+    "get_current_faroe_user",
     "get_current_session",
     "get_current_user",
     "get_session_token",
@@ -86,6 +100,7 @@ __all__ = [
     "session_is_fresh",
     "set_session_cookie",
     "start_session",
+    "UserMixin",
 ]
 
 _logger = logging.getLogger("faroe_flask")
@@ -125,11 +140,28 @@ class FaroeSession:
             source=source,
         )
 
+    @classmethod
+    def from_record(
+        cls, session: Session, expires_at: int | None, token: str, source: TokenSource
+    ) -> FaroeSession:
+        """From the engine's validated record (the typed path)."""
+        return cls(
+            session.id,
+            session.user_id,
+            datetime.fromtimestamp(session.created_at, _UTC),
+            None if expires_at is None else datetime.fromtimestamp(expires_at, _UTC),
+            token,
+            source,
+        )
+
+
+_UTC = timezone.utc
+
 
 @dataclasses.dataclass(frozen=True)
 class FaroeUser:
-    """The signed-in user. ``record`` is the user store's ``User`` (it holds the password hash:
-    do not render it)."""
+    """The signed-in user as Faroe knows it. ``record`` is the user store's ``User`` (it holds the
+    password hash: do not render it)."""
 
     id: str
     email_address: str
@@ -137,10 +169,14 @@ class FaroeUser:
     record: User = dataclasses.field(repr=False)
     is_authenticated: bool = dataclasses.field(default=True, init=False)
     is_anonymous: bool = dataclasses.field(default=False, init=False)
+    is_active: bool = dataclasses.field(default=True, init=False)
 
     @classmethod
     def from_user(cls, user: User) -> FaroeUser:
         return cls(user.id, user.email_address, user.display_name, user)
+
+    def get_id(self) -> str:
+        return self.id
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,33 +189,49 @@ class AnonymousUser:
     record: None = None
     is_authenticated: bool = dataclasses.field(default=False, init=False)
     is_anonymous: bool = dataclasses.field(default=True, init=False)
+    is_active: bool = dataclasses.field(default=False, init=False)
+
+    def get_id(self) -> None:
+        return None
 
 
 ANONYMOUS_USER = AnonymousUser()
 
 
-@dataclasses.dataclass
 class _RequestState:
     """What this request knows about its session (kept on ``g``)."""
 
-    token: str | None = None
-    source: TokenSource | None = None
-    looked_up: bool = False
-    session: FaroeSession | None = None
-    user: FaroeUser | AnonymousUser | None = None
-    clear_cookie: bool = False
-    # ``start_session`` without a response: set on the response in ``after_request``.
-    pending_cookie: tuple[str, Mapping[str, Any] | None] | None = None
+    __slots__ = (
+        "faroe", "settings", "token", "source", "cookie_read", "looked_up", "session", "validated",
+        "record", "refreshed", "faroe_user", "user", "clear_cookie", "pending_cookie",
+    )
+
+    def __init__(self, faroe: FaroeState) -> None:
+        self.faroe = faroe
+        self.settings: ViewSettings = faroe.views
+        self.token: str | None = None
+        self.source: TokenSource | None = None
+        self.cookie_read = False  # the response then varies on Cookie
+        self.looked_up = False
+        self.session: FaroeSession | None = None
+        self.validated: Session | None = None  # the engine's record of ``session``
+        self.record: User | None = None  # the user the validation read (None: not read)
+        self.refreshed = False  # the validation moved the session's inactivity deadline
+        self.faroe_user: FaroeUser | AnonymousUser | None = None
+        self.user: Any = None  # current_user, once known
+        self.clear_cookie = False
+        # ``start_session`` without a response: set on the response in ``after_request``.
+        self.pending_cookie: tuple[str, Mapping[str, Any] | FaroeSession | None] | None = None
 
 
 # Settings ---------------------------------------------------------------------------------------
 
 
 def _state() -> FaroeState:
-    state = current_app.extensions.get("faroe")
+    state: FaroeState | None = current_app.extensions.get("faroe")
     if state is None:
         raise RuntimeError("the Faroe extension is not initialised on the current app")
-    return cast("FaroeState", state)
+    return state
 
 
 def _settings() -> ViewSettings:
@@ -252,11 +304,13 @@ def clear_session_cookie(response: BaseResponse) -> None:
 
 
 def _request_state() -> _RequestState:
-    state = g.get(_G_KEY)
+    """This request's state on ``g`` (made on first use). Only inside a request."""
+    app_globals = g._get_current_object()
+    state: _RequestState | None = app_globals.get(_G_KEY)
     if state is None:
-        state = _RequestState()
-        setattr(g, _G_KEY, state)
-    return cast(_RequestState, state)
+        state = _RequestState(_state())
+        setattr(app_globals, _G_KEY, state)
+    return state
 
 
 def _bearer(header: str | None) -> str | None:
@@ -269,21 +323,25 @@ def _bearer(header: str | None) -> str | None:
     return value
 
 
-def _read_token(settings: ViewSettings) -> tuple[str | None, TokenSource | None]:
-    if settings.accept_bearer:
-        token = _bearer(request.headers.get("Authorization"))
+def _read_token(state: _RequestState) -> None:
+    environ = request.environ
+    if state.settings.accept_bearer:
+        token = _bearer(environ.get("HTTP_AUTHORIZATION"))
         # Only a value shaped like a session token (``<24-char id>.<secret>``): another bearer
         # credential (an API gateway's, the Faroe endpoint's secret) leaves the cookie in charge.
-        if token is not None and _looks_like_token(token):
-            return token, "bearer"
-    cookie = request.cookies.get(settings.cookie_name)
+        if token is not None and parse_token(token) is not None:
+            state.token, state.source = token, "bearer"
+            return
+    state.cookie_read = True
+    if "HTTP_COOKIE" not in environ:
+        return
+    try:
+        # The one header ``request.cookies`` would read, without walking every header.
+        cookie = parse_cookie(environ).get(state.settings.cookie_name)
+    except ValueError:  # not UTF-8: ``request.cookies`` decodes it leniently
+        cookie = request.cookies.get(state.settings.cookie_name)
     if cookie:
-        return cookie, "cookie"
-    return None, None
-
-
-def _looks_like_token(token: str) -> bool:
-    return parse_token(token) is not None
+        state.token, state.source = cookie, "cookie"
 
 
 def get_session_token() -> str | None:
@@ -293,66 +351,126 @@ def get_session_token() -> str | None:
         return None
     state = _request_state()
     if not state.looked_up and state.token is None:
-        state.token, state.source = _read_token(_settings())
+        _read_token(state)
     return state.token
 
 
 def get_current_session() -> FaroeSession | None:
-    """The valid session of this request, validated once (``get_session``) and cached on ``g``."""
+    """The valid session of this request, validated once and kept on ``g``."""
     if not has_request_context():
         return None
-    state = _request_state()
+    return _session_of(_request_state())
+
+
+def _session_of(state: _RequestState) -> FaroeSession | None:
     if state.looked_up:
         return state.session
-    token = get_session_token()
     state.looked_up = True
-    if token is None:
-        return None
+    if state.token is None:
+        _read_token(state)
+        if state.token is None:
+            return None
+    token = state.token
     try:
-        result = _state().invoke("get_session", {"session_token": token})
+        result = state.faroe.server.get_session(token)
     except Exception:  # noqa: BLE001 - a token must never turn into a 500
         _logger.exception("looking up the request's session failed")
         return None
-    if result.ok and result.values is not None:
-        try:
-            state.session = FaroeSession.from_model(
-                result.values["session"], token, state.source or "cookie"
-            )
-        except (KeyError, TypeError, ValueError):
-            _logger.error("get_session answered a malformed session model")
+    if isinstance(result, SessionSuccess):
+        state.session = FaroeSession.from_record(
+            result.session, result.expires_at, token, state.source or "cookie"
+        )
+        state.validated = result.session
+        state.record = result.user
+        state.refreshed = result.activity_refreshed
     elif result.error_code == "invalid_session_token":
         state.clear_cookie = state.source == "cookie"
     return state.session
 
 
-def get_current_user() -> FaroeUser | AnonymousUser:
-    """The signed-in user (loaded from the user store on first use), else ``ANONYMOUS_USER``."""
+def get_current_faroe_user() -> FaroeUser | AnonymousUser:
+    """The signed-in user as Faroe knows it (the user the validation read), else
+    ``ANONYMOUS_USER``."""
     if not has_request_context():
         return ANONYMOUS_USER
-    state = _request_state()
-    if state.user is not None:
-        return state.user
-    session = get_current_session()
+    return _faroe_user_of(_request_state())
+
+
+def _faroe_user_of(state: _RequestState) -> FaroeUser | AnonymousUser:
+    if state.faroe_user is not None:
+        return state.faroe_user
+    session = _session_of(state)
     user: FaroeUser | AnonymousUser = ANONYMOUS_USER
     if session is not None:
-        try:
-            user = FaroeUser.from_user(_state().user_store.get_user(session.user_id))
-        except UserNotFoundError:
-            pass
-        except Exception:  # noqa: BLE001 - a broken user store answers "not signed in"
-            _logger.exception("loading the signed-in user failed")
+        record = state.record if state.record is not None else _checked_user(state)
+        if record is not None:
+            user = FaroeUser.from_user(record)
+    state.faroe_user = user
+    return user
+
+
+def _checked_user(state: _RequestState) -> User | None:
+    """The user of a session the user cache vouched for, read and checked now (F9.3 steps 6 to
+    9: a deleted, disabled or signed-out-everywhere user's session is deleted)."""
+    if state.validated is None:  # a session started in this request: its user is not known
+        return _started_user(state)
+    try:
+        result = state.faroe.server.get_session_user(state.validated)
+    except Exception:  # noqa: BLE001 - a broken user store answers "not signed in"
+        _logger.exception("loading the signed-in user failed")
+        return None
+    if isinstance(result, ActionError):
+        if result.error_code == "invalid_session_token":
+            state.session = None  # ended: the rest of the request is not signed in
+            state.clear_cookie = state.source == "cookie"
+        return None
+    return result
+
+
+def _started_user(state: _RequestState) -> User | None:
+    """The user of a session ``start_session`` began in this request, from the user store."""
+    session = state.session
+    assert session is not None
+    try:
+        return state.faroe.user_store.get_user(session.user_id)
+    except UserNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - a broken user store answers "not signed in"
+        _logger.exception("loading the signed-in user failed")
+        return None
+
+
+def get_current_user() -> Any:
+    """``current_user``: the application's object when a user loader is registered (``None``
+    from it means not signed in), else the ``FaroeUser``; ``ANONYMOUS_USER`` when not signed in."""
+    if not has_request_context():
+        return ANONYMOUS_USER
+    return _user_of(_request_state())
+
+
+def _user_of(state: _RequestState) -> Any:
+    user = state.user
+    if user is not None:
+        return user
+    faroe_user = _faroe_user_of(state)
+    loader = state.faroe.extension.load_user
+    if loader is not None and faroe_user is not ANONYMOUS_USER:
+        user = load_app_user(loader, faroe_user)
+        if user is None:
+            user = ANONYMOUS_USER
+    else:
+        user = faroe_user
     state.user = user
     return user
 
 
 #: The request's ``FaroeSession``, or ``None`` (test it with ``if current_session:``).
-current_session: FaroeSession | None = cast(
-    "FaroeSession | None", LocalProxy(get_current_session)
-)
-#: The request's ``FaroeUser`` or ``ANONYMOUS_USER``; ``current_user.is_authenticated``.
-current_user: FaroeUser | AnonymousUser = cast(
-    "FaroeUser | AnonymousUser", LocalProxy(get_current_user)
-)
+current_session: FaroeSession | None = LocalProxy(get_current_session)  # type: ignore[assignment]
+#: The request's ``FaroeUser`` or ``ANONYMOUS_USER``, whatever the user loader returns.
+current_faroe_user: FaroeUser | AnonymousUser = LocalProxy(get_current_faroe_user)  # type: ignore[assignment]
+#: ``current_user.is_authenticated``: the application's user (user loader), else ``FaroeUser``;
+#: ``ANONYMOUS_USER`` when not signed in.
+current_user: Any = LocalProxy(get_current_user)
 
 
 def session_is_fresh(max_age: timedelta | float | None = None) -> bool:
@@ -403,7 +521,9 @@ def start_session(
     if has_request_context():
         state = _request_state()
         state.token, state.source, state.looked_up = token, "cookie", True
-        state.session, state.user, state.clear_cookie = session, None, False
+        state.session, state.validated, state.record = session, None, None
+        state.faroe_user = state.user = None
+        state.clear_cookie = state.refreshed = False
         state.pending_cookie = None if response is not None else (token, model)
     if response is not None:
         set_session_cookie(response, token, model)
@@ -423,8 +543,9 @@ def end_session(response: BaseResponse | None = None, *, everywhere: bool = Fals
         except Exception:  # noqa: BLE001 - signing out must not turn into a 500
             _logger.exception("ending the request's session failed")
     state = _request_state()
-    state.looked_up, state.token, state.session, state.user = True, None, None, ANONYMOUS_USER
-    state.pending_cookie = None
+    state.looked_up, state.token, state.session, state.validated = True, None, None, None
+    state.record, state.faroe_user, state.user = None, ANONYMOUS_USER, ANONYMOUS_USER
+    state.pending_cookie, state.refreshed = None, False
     if response is not None:
         clear_session_cookie(response)
         state.clear_cookie = False
@@ -483,13 +604,16 @@ def _requiring(max_age: Any) -> Callable[[F], F]:
     def decorate(function: F) -> F:
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if get_current_session() is None:
+            state = _request_state()
+            if _session_of(state) is None or (
+                state.faroe.extension.load_user is not None and not _user_of(state).is_authenticated
+            ):
                 return _unauthorised("login_required")
             if max_age is not _NO_MAX_AGE and not session_is_fresh(max_age):
                 return _unauthorised("fresh_login_required")
             return function(*args, **kwargs)
 
-        return cast(F, wrapper)
+        return wrapper  # type: ignore[return-value]
 
     return decorate
 
@@ -551,32 +675,51 @@ def next_url(default: str = "/") -> str:
 
 
 def _after_request(response: Response) -> Response:
-    state = g.get(_G_KEY)
+    state: _RequestState | None = g.get(_G_KEY)
     if state is None:
         return response  # nothing looked at the session: nothing to do
     try:
-        _finish(cast(_RequestState, state), response)
+        _finish(state, response)
     except Exception:  # noqa: BLE001 - the cookie must not break the answer
         _logger.exception("updating the session cookie failed")
     return response
 
 
 def _finish(state: _RequestState, response: Response) -> None:
-    settings = _settings()
-    if state.source == "cookie" or state.pending_cookie is not None:
-        response.vary.add("Cookie")
-    if _sets_cookie(response, settings.cookie_name):
-        return  # the view set or cleared it itself
+    """``Vary: Cookie`` when the cookie was read; the cookie when it changed: a session started
+    or ended, an invalid token to clear, or (``FAROE_SESSION_COOKIE_REFRESH_EACH_REQUEST``) a
+    session whose inactivity deadline this request moved."""
+    if state.cookie_read or state.pending_cookie is not None:
+        _vary_on_cookie(response)
+    settings = state.settings
+    token: str | None
+    session: Mapping[str, Any] | FaroeSession | None
     if state.pending_cookie is not None:
-        set_session_cookie(response, *state.pending_cookie)
+        token, session = state.pending_cookie
     elif state.clear_cookie:
-        clear_session_cookie(response)
+        token = session = None
     elif (
-        settings.refresh_each_request
+        state.refreshed
+        and settings.refresh_each_request
         and state.session is not None
         and state.session.source == "cookie"
     ):
-        set_session_cookie(response, state.session.token, state.session)
+        token, session = state.session.token, state.session
+    else:
+        return
+    if _sets_cookie(response, settings.cookie_name):
+        return  # the view set or cleared it itself
+    if token is None:
+        clear_session_cookie(response)
+    else:
+        set_session_cookie(response, token, session)
+
+
+def _vary_on_cookie(response: Response) -> None:
+    if response.headers.get("Vary"):
+        response.vary.add("Cookie")
+    else:
+        response.headers["Vary"] = "Cookie"
 
 
 def _sets_cookie(response: Response, name: str) -> bool:
@@ -584,6 +727,11 @@ def _sets_cookie(response: Response, name: str) -> bool:
     return any(value.startswith(prefix) for value in response.headers.getlist("Set-Cookie"))
 
 
+def _template_context() -> dict[str, Any]:
+    return {"current_user": current_user}
+
+
 def install(app: Flask) -> None:
-    """Called by ``Faroe.init_app``: clear or refresh the cookie after each request."""
+    """Called by ``Faroe.init_app``: the cookie after each request, ``current_user`` in templates."""
     app.after_request(_after_request)
+    app.context_processor(_template_context)

@@ -30,7 +30,6 @@ Every method of ``SQLStorage`` and ``SQLUserStore`` goes through this one mechan
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 import random
@@ -153,10 +152,10 @@ class Prepared:
         processors = self._processors
         if processors is None:
             return tuple(row)
-        return tuple(
+        return tuple([
             value if processor is None or value is None else processor(value)
             for processor, value in zip(processors, row)
-        )
+        ])
 
 
 def _list_of(by_name: Mapping[str, Any], name: str) -> Any:
@@ -215,8 +214,10 @@ class _Connection:
     def done(self, cursor: Any) -> None:
         """Finish with a cursor of ``cursor()``: a per-call one is closed (its errors do not matter)."""
         if cursor is not None and cursor is not self._kept:
-            with contextlib.suppress(Exception):
+            try:
                 cursor.close()
+            except Exception:  # noqa: BLE001 - its errors do not matter
+                pass
 
     def close(self) -> None:
         try:

@@ -26,11 +26,12 @@ PUBLIC_MODULES = [
     "faroe_flask.core.action_names", "faroe_flask.testing", "faroe_flask.flask.serving",
     "faroe_flask.flask.health", "faroe_flask.flask.metrics", "faroe_flask.flask.mail",
     "faroe_flask.flask.pages_messages", "faroe_flask.flask.hooks", "faroe_flask.flask.identity",
-    "faroe_flask.flask.deletion",
+    "faroe_flask.flask.deletion", "faroe_flask.flask.login_bridge",
 ]
 #: Modules documented with the members they list (their ``__all__`` holds internals too).
 LISTED_MODULES = {
     "faroe_flask.core.envelope": {"ActionSuccess", "ActionError"},
+    "faroe_flask.core.sessions": {"SessionSuccess"},
     "faroe_flask.flask.config": {"Setting", "group", "SETTINGS", "DEFAULTS", "PAGES_DEFAULTS"},
     "faroe_flask.pytest_plugin": {"faroe_outbox", "faroe_user", "faroe_client"},
 }

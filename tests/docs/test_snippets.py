@@ -100,7 +100,7 @@ def _run_page(page: Path, environment: Environment) -> list[tuple[Snippet, Names
         if snippet.kind == "run" or namespace is None:
             assert snippet.kind == "run", f"{snippet.where}: 'continued' with no snippet before it"
             namespace = {"__name__": f"docs_snippet_{page.stem.replace('-', '_')}"}
-        exec(compile(snippet.code, snippet.where, "exec"), namespace)
+        exec(compile(snippet.code, snippet.where, "exec", dont_inherit=True), namespace)
         ran.append((snippet, namespace))
     return ran
 
@@ -276,7 +276,7 @@ def test_every_page_with_runnable_snippets_has_a_check_or_runs_them_only() -> No
 def test_the_markers_follow_the_convention(page: Path) -> None:
     for snippet in snippets(page):  # raises MarkerError for an unknown or misplaced marker
         if snippet.kind == "fragment":
-            compile(snippet.code, snippet.where, "exec")  # shown only, but valid Python
+            compile(snippet.code, snippet.where, "exec", dont_inherit=True)  # shown only, but valid Python
         if snippet.kind == "tested-by":
             path = ROOT / snippet.detail
             assert path.is_file(), f"{snippet.where}: no test file {snippet.detail}"

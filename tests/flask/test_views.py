@@ -305,21 +305,21 @@ def test_samesite_none_requires_secure(make: Callable[..., Flask]) -> None:
 # The per-request lookup ------------------------------------------------------------------------
 
 
-def test_the_token_is_validated_once_per_request(app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_token_is_validated_once_per_request(app: Flask, client: FlaskClient) -> None:
     sign_up_client(client, EMAIL)
-    state = app.extensions["faroe"]
-    calls: list[str] = []
-    original = state.invoke
+    calls: list[tuple[str, bool]] = []
 
-    def counting(action: str, arguments: Any) -> Any:
-        calls.append(action)
-        return original(action, arguments)
+    def counting(action: str, arguments: dict[str, str], run: Any) -> Any:
+        result = run(action, arguments)
+        calls.append((action, result.ok))
+        return result
 
-    monkeypatch.setattr(state, "invoke", counting)
+    # The view glue's typed path runs through the engine's action observers, as a get_session.
+    app.extensions["faroe"].server.add_action_observer(counting)
     assert client.get("/private").status_code == 200  # login_required, current_user, current_session
-    assert calls == ["get_session"]
+    assert calls == [("get_session", True)]
     assert client.get("/login").status_code == 200
-    assert calls == ["get_session"]  # not looked up when nothing asks
+    assert calls == [("get_session", True)]  # not looked up when nothing asks
 
 
 def test_the_user_is_loaded_only_when_asked_for(make: Callable[..., Flask]) -> None:

@@ -4,6 +4,7 @@
     python scripts/mutation.py core sql redis                   # whole groups (resumes a run)
     python scripts/mutation.py --survivors faroe_flask/sql/runner.py  # only what survived last time
     python scripts/mutation.py --report core sql redis          # the figures, without running
+    python scripts/mutation.py --fresh-imports --survivors core # code that runs at import time
 
 Needs the ``mutation`` extra (``pip install -e ".[mutation,test]"``) and, for the SQL and Redis
 groups, the ``FAROE_TEST_*_URL`` variables of the test suite. Each group of
@@ -94,7 +95,14 @@ def _toml(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def prepare(group: Group, tool: dict[str, Any]) -> Path:
+#: Third-party modules a fresh-imports run preloads in mutmut's fork server (not the package).
+_PRELOAD = (
+    "pytest", "hypothesis", "flask", "werkzeug", "jinja2", "click", "sqlalchemy", "alembic",
+    "argon2", "psycopg", "pymysql", "redis", "flask_mail", "waitress",
+)
+
+
+def prepare(group: Group, tool: dict[str, Any], *, fresh_imports: bool = False) -> Path:
     """Lay out ``.mutation/<group>/``: links to the package and tests, and its own pyproject."""
     where = WORK / group.name
     where.mkdir(parents=True, exist_ok=True)
@@ -105,6 +113,12 @@ def prepare(group: Group, tool: dict[str, Any]) -> Path:
     mutmut = dict(tool["mutmut"])
     mutmut["only_mutate"] = list(group.modules)
     mutmut["pytest_add_cli_args_test_selection"] = list(group.tests)
+    if fresh_imports:
+        # Each mutant's run imports the package and the tests anew, after the mutant is chosen:
+        # code that runs at import time (decorators, tables built once) is mutated too.
+        (where / "preload.txt").write_text("\n".join(_PRELOAD) + "\n", encoding="utf-8")
+        mutmut["forkserver_warmup"] = "import"
+        mutmut["preload_modules_file"] = str(where / "preload.txt")
     lines = ["# Written by scripts/mutation.py for the group " + group.name, "[tool.mutmut]"]
     lines += [f"{key} = {_toml(value)}" for key, value in mutmut.items()]
     lines += ["", "[tool.pytest.ini_options]"]
@@ -160,6 +174,10 @@ def main() -> int:
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
     parser.add_argument("--survivors", action="store_true", help="run again only what was not killed")
     parser.add_argument("--report", action="store_true", help="print the figures of the last runs only")
+    parser.add_argument(
+        "--fresh-imports", action="store_true",
+        help="import the package anew for each mutant (slower; reaches code run at import time)",
+    )
     options = parser.parse_args()
     tool, groups, equivalent = load_settings()
 
@@ -193,7 +211,7 @@ def main() -> int:
             if not patterns:
                 print(f"[{name}] nothing left to run")
         if not options.report and (patterns or not options.survivors):
-            where = prepare(group, tool)
+            where = prepare(group, tool, fresh_imports=options.fresh_imports)
             env = dict(os.environ, FAROE_TEST_BACKENDS=group.backends)
             command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(options.max_children), *patterns]
             print(f"[{name}] {' '.join(command[2:4])} ... in {where.relative_to(ROOT)}", flush=True)

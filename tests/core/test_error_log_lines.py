@@ -1,0 +1,231 @@
+"""What the engine writes to the error logger, word for word, and when.
+
+Operators read these lines to learn what failed; the action answers only ``internal_error`` (or
+nothing at all, for a failed notification). Each test provokes one failure through
+``Server.invoke`` and reads back the single entry: its timestamp (the engine's clock at the
+invocation), the exact message (the failing part and the exception's class, never a value) and
+the action. Python's own ``logging`` gets what the error logger cannot take.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from faroe_flask import InvalidActionInvocationRequestError, Server, SessionConfig
+from faroe_flask.core.records import Signup
+
+from ..conftest import STRONG_PASSWORD, BannedPasswords, CapturingEmailSender, CapturingErrorLogger, FakeClock
+from .helpers import call, code_of, ok, sign_in, sign_up
+from .test_account_extension import change_password
+from .wrappers import Rig, StorageDown, build_rig, token_id
+
+EMAIL = "user@example.com"
+
+
+def only_entry(logger: CapturingErrorLogger, clock: FakeClock) -> tuple[str, str]:
+    """The one logged ``(message, action)``; its timestamp is the invocation's."""
+    assert len(logger.entries) == 1, logger.entries
+    timestamp, message, invocation_id, action = logger.entries[0]
+    assert timestamp == clock.now()
+    assert len(invocation_id) == 24
+    return message, action
+
+
+def _signup_with_password(server: Server, email_sender: CapturingEmailSender) -> str:
+    token = ok(server, "create_signup", email_address=EMAIL)["signup_token"]
+    code = email_sender.last("signup_code")["code"]
+    ok(server, "verify_signup_email_address_verification_code", signup_token=token,
+       email_address_verification_code=code)
+    ok(server, "set_signup_password", signup_token=token, password=STRONG_PASSWORD)
+    return str(token)
+
+
+def test_a_failing_strength_check(
+    server: Server, email_sender: CapturingEmailSender, strength_checker: BannedPasswords,
+    error_logger: CapturingErrorLogger, clock: FakeClock,
+) -> None:
+    token = ok(server, "create_signup", email_address=EMAIL)["signup_token"]
+    code = email_sender.last("signup_code")["code"]
+    ok(server, "verify_signup_email_address_verification_code", signup_token=token,
+       email_address_verification_code=code)
+    strength_checker.error = TimeoutError("the range API is slow")
+    clock.advance(7)
+    result = call(server, "set_signup_password", signup_token=token, password=STRONG_PASSWORD)
+    assert code_of(result) == "internal_error"
+    assert only_entry(error_logger, clock) == ("password strength check failed: TimeoutError", "set_signup_password")
+
+
+def test_a_failing_required_email_and_its_undo(
+    rig: Rig, email_sender: CapturingEmailSender, error_logger: CapturingErrorLogger, clock: FakeClock
+) -> None:
+    email_sender.failing.add("signup_code")
+    assert code_of(call(rig.server, "create_signup", email_address=EMAIL)) == "internal_error"
+    assert only_entry(error_logger, clock) == (
+        "sending the signup verification code failed: ConnectionError", "create_signup"
+    )
+    error_logger.entries.clear()
+    rig.storage.fail("delete", Signup.PREFIX)
+    assert code_of(call(rig.server, "create_signup", email_address="other@example.com")) == "internal_error"
+    assert only_entry(error_logger, clock) == (
+        "sending the signup verification code failed: ConnectionError; "
+        "deleting the record failed too: StorageDown",
+        "create_signup",
+    )
+
+
+def test_a_failing_email_the_answer_depends_on(
+    server: Server, email_sender: CapturingEmailSender, error_logger: CapturingErrorLogger, clock: FakeClock
+) -> None:
+    token = ok(server, "create_signup", email_address=EMAIL)["signup_token"]
+    email_sender.failing.add("signup_code")
+    clock.advance(60)
+    result = call(server, "send_signup_email_address_verification_code", signup_token=token)
+    assert code_of(result) == "internal_error"
+    assert only_entry(error_logger, clock) == (
+        "sending the signup verification code failed: ConnectionError",
+        "send_signup_email_address_verification_code",
+    )
+
+
+def test_a_failing_notification_is_only_logged(
+    server: Server, email_sender: CapturingEmailSender, error_logger: CapturingErrorLogger, clock: FakeClock
+) -> None:
+    session_token, _ = sign_up(server, email_sender)
+    email_sender.failing.add("signed_in")
+    signin = ok(server, "create_signin", user_email_address=EMAIL)["signin_token"]
+    ok(server, "verify_signin_user_password", signin_token=signin, password=STRONG_PASSWORD)
+    assert ok(server, "complete_signin", signin_token=signin)["session"]["user_id"]
+    assert only_entry(error_logger, clock) == ("sending the signed-in notification failed: ConnectionError", "complete_signin")
+    error_logger.entries.clear()
+    email_sender.failing.add("password_updated")
+    change_password(server, session_token)
+    assert only_entry(error_logger, clock) == (
+        "sending the password-updated notification failed: ConnectionError", "complete_user_password_update"
+    )
+
+
+def test_a_record_that_cannot_be_deleted_after_its_flow(
+    rig: Rig, email_sender: CapturingEmailSender, error_logger: CapturingErrorLogger, clock: FakeClock
+) -> None:
+    token = _signup_with_password(rig.server, email_sender)
+    rig.storage.fail("delete", Signup.PREFIX + token_id(token))
+    values = ok(rig.server, "complete_signup", signup_token=token)  # the user exists: ok all the same
+    assert values["session"]["user_id"]
+    assert only_entry(error_logger, clock) == ("deleting Signup failed: StorageDown", "complete_signup")
+
+
+def test_a_user_hash_of_an_unknown_algorithm(
+    rig: Rig, email_sender: CapturingEmailSender, error_logger: CapturingErrorLogger, clock: FakeClock
+) -> None:
+    sign_up(rig.server, email_sender)
+    rig.users.transform = lambda user: dataclasses.replace(user, password_hash_algorithm_id="scrypt.1")
+    signin = ok(rig.server, "create_signin", user_email_address=EMAIL)["signin_token"]
+    result = call(rig.server, "verify_signin_user_password", signin_token=signin, password=STRONG_PASSWORD)
+    assert code_of(result) == "internal_error"
+    assert only_entry(error_logger, clock) == (
+        "the user's password hash algorithm is not supported", "verify_signin_user_password"
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "counter"),
+    [("create_user_password_update", "password_hash_counter", "password hash"),
+     ("create_user_email_address_update", "email_address_counter", "email address")],
+)
+def test_a_counter_at_its_limit(
+    rig: Rig, email_sender: CapturingEmailSender, error_logger: CapturingErrorLogger, clock: FakeClock,
+    action: str, field: str, counter: str,
+) -> None:
+    session_token, _ = sign_up(rig.server, email_sender)
+    rig.users.transform = lambda user: dataclasses.replace(user, **{field: 2_147_483_647})
+    arguments = {"session_token": session_token}
+    if action == "create_user_email_address_update":
+        arguments["new_email_address"] = "new@example.com"
+    assert code_of(call(rig.server, action, **arguments)) == "internal_error"
+    assert only_entry(error_logger, clock) == (f"the user's {counter} counter reached its limit", action)
+
+
+def test_ending_the_other_sessions_fails(
+    make_server: Callable[..., Any], storage: Any, user_store: Any, email_sender: CapturingEmailSender,
+    error_logger: CapturingErrorLogger, clock: FakeClock,
+) -> None:
+    rig = build_rig(make_server, storage, user_store,
+                    session_config=SessionConfig(end_other_sessions_on_password_change=True))
+    caller, _ = sign_up(rig.server, email_sender)
+    other = sign_in(rig.server)
+    rig.users.fail("increment_user_sessions_counter")
+    change_password(rig.server, caller)
+    assert only_entry(error_logger, clock) == (
+        "ending the user's other sessions failed: StorageDown", "complete_user_password_update"
+    )
+    assert ok(rig.server, "get_session", session_token=other)["session"]["id"] == token_id(other)
+
+
+def test_an_unexpected_exception_names_its_class_and_message(
+    rig: Rig, error_logger: CapturingErrorLogger, clock: FakeClock
+) -> None:
+    rig.storage.fail("get", Signup.PREFIX, StorageDown("storage is down"))
+    assert code_of(call(rig.server, "get_signup", signup_token="a" * 24 + "." + "b" * 24)) == "internal_error"
+    assert only_entry(error_logger, clock) == ("unexpected StorageDown: storage is down", "get_signup")
+
+
+def test_a_failing_error_logger_is_reported_to_python_logging(
+    make_server: Callable[..., Server], email_sender: CapturingEmailSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        def log_action_error(self, *_: Any) -> None:
+            raise OSError("disk full")
+
+    server = make_server(error_logger=Broken())
+    email_sender.failing.add("signup_code")
+    with caplog.at_level(logging.ERROR, logger="faroe_flask"):
+        assert code_of(call(server, "create_signup", email_address=EMAIL)) == "internal_error"
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [("faroe_flask", "the action error logger raised")]
+    assert caplog.records[0].exc_info is not None and caplog.records[0].exc_info[0] is OSError
+
+
+def test_observers_run_the_action_once_and_a_raising_one_is_reported(
+    server: Server, email_sender: CapturingEmailSender, error_logger: CapturingErrorLogger,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[str] = []
+
+    def twice(action: str, arguments: dict[str, str], run: Callable[..., Any]) -> Any:
+        first = run(action, arguments)
+        second = run(action, arguments)
+        assert second is first
+        calls.append(action)
+        return second
+
+    def raising(action: str, arguments: dict[str, str], run: Callable[..., Any]) -> Any:
+        run(action, arguments)
+        raise RuntimeError("observer bug")
+
+    server.add_action_observer(twice)
+    server.add_action_observer(raising)
+    with caplog.at_level(logging.ERROR, logger="faroe_flask"):
+        result = server.invoke("create_signup", {"email_address": EMAIL})
+    assert result.ok and result.values is not None
+    assert calls == ["create_signup"]
+    assert len(email_sender.of_kind("signup_code")) == 1  # the action ran once
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [("faroe_flask", "a Faroe action observer raised")]
+    assert error_logger.entries == []
+    signup_id = token_id(result.values["signup_token"])
+    assert ok(server, "get_signup", signup_token=result.values["signup_token"])["signup"]["id"] == signup_id
+
+
+def test_invoke_names_what_is_wrong_with_a_request(server: Server) -> None:
+    with pytest.raises(InvalidActionInvocationRequestError) as raised:
+        server.invoke("create_singup", {"email_address": EMAIL})
+    assert str(raised.value) == "unknown action"
+    with pytest.raises(InvalidActionInvocationRequestError) as raised:
+        server.invoke("create_signup", {})
+    assert str(raised.value) == "argument email_address missing or not a string"
+    with pytest.raises(InvalidActionInvocationRequestError) as raised:
+        server.invoke("verify_signin_user_password", {"signin_token": "x", "password": 5})  # type: ignore[dict-item]
+    assert str(raised.value) == "argument password missing or not a string"

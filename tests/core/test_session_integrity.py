@@ -139,7 +139,11 @@ def test_the_callers_session_survives_lost_races_with_an_activity_refresh(
     # Each of the first ``lost`` writes that move the caller's session to the new sessions counter
     # finds the entry rewritten first (an activity refresh of another request).
     rig.storage.on("update", Session.PREFIX + token_id(caller), rig.storage.competing_update, times=lost)
+    hints: list[datetime] = []  # the write that wins (the competing hook runs first, then is gone)
+    rig.storage.on("update", Session.PREFIX + token_id(caller),
+                   lambda _key, _value, expires_at, _counter: hints.append(expires_at), times=None)
     change_password(rig.server, caller)
+    assert [int(hint.timestamp()) for hint in hints] == [T0 + 30 * DAY]
     assert rig.storage.keys_touched("update", Session.PREFIX + token_id(caller)) == [
         Session.PREFIX + token_id(caller)
     ] * (lost + 1)
@@ -217,3 +221,77 @@ def test_a_refill_keeps_the_unused_part_of_an_interval(
     assert attempt() == "rate_limited"
     clock.set(START + timedelta(seconds=120))
     assert [attempt(), attempt()] == ["incorrect_password", "rate_limited"]
+
+
+# The user cache and the absolute lifetime at their smallest settings ------------------------------
+
+
+def test_a_one_second_user_cache_is_trusted_for_one_second(
+    make_server: Callable[..., Server], storage: Any, user_store: Any, email_sender: CapturingEmailSender,
+    clock: FakeClock,
+) -> None:
+    rig = build_rig(make_server, storage, user_store,
+                    session_config=SessionConfig(user_cache_expiration=timedelta(seconds=1)))
+    hints: list[datetime] = []
+    token, user_id = sign_up(rig.server, email_sender)
+    rig.storage.on("update", Session.PREFIX + token_id(token),
+                   lambda _key, _value, expires_at, _counter: hints.append(expires_at), times=None)
+    ok(rig.server, "get_session", session_token=token)  # checks the user and notes when
+    assert _stored(storage, token)[0].user_last_checked_at == T0
+    assert [int(hint.timestamp()) for hint in hints] == [T0 + 30 * DAY]
+    user_store.set_user_disabled(user_id, True)
+    clock.set(START + timedelta(milliseconds=900))
+    ok(rig.server, "get_session", session_token=token)  # trusted from the cache
+    clock.set(START + timedelta(seconds=1))
+    assert error(rig.server, "get_session", session_token=token) == "invalid_session_token"
+
+
+def test_a_user_check_noted_by_a_server_ahead_does_not_stand_in_for_a_server_without_the_cache(
+    make_server: Callable[..., Server], storage: Any, user_store: Any, email_sender: CapturingEmailSender,
+) -> None:
+    """Server A (user cache on, clock 100 s ahead) notes a user check in the session; server B
+    (cache off) must still check the user on every validation."""
+    ahead = make_server(clock=FakeClock(START + timedelta(seconds=100)),
+                        session_config=SessionConfig(user_cache_expiration=timedelta(minutes=5)))
+    behind = make_server()
+    token, user_id = sign_up(behind, email_sender)
+    ok(ahead, "get_session", session_token=token)
+    assert _stored(storage, token)[0].user_last_checked_at == T0 + 100
+    user_store.set_user_disabled(user_id, True)
+    assert error(behind, "get_session", session_token=token) == "invalid_session_token"
+
+
+def test_a_one_second_absolute_lifetime(
+    make_server: Callable[..., Server], email_sender: CapturingEmailSender, clock: FakeClock
+) -> None:
+    server = make_server(session_config=SessionConfig(expiration=timedelta(seconds=1)))
+    token, _ = sign_up(server, email_sender)
+    assert ok(server, "get_session", session_token=token)["session"]["expires_at"] == T0 + 1
+    clock.set(START + timedelta(seconds=1))
+    assert error(server, "get_session", session_token=token) == "invalid_session_token"
+
+
+@pytest.mark.parametrize(
+    ("action", "invalid"),
+    [("get_user_password_update", "invalid_password_update_token"),
+     ("get_user_deletion", "invalid_user_deletion_token"),
+     ("get_user_email_address_update", "invalid_user_email_address_update_token")],
+)
+def test_the_get_actions_of_account_flows_trust_the_user_cache_for_the_session(
+    make_server: Callable[..., Server], email_sender: CapturingEmailSender, user_store: Any, clock: FakeClock,
+    action: str, invalid: str,
+) -> None:
+    """Plain session validation (F9.3) for the ``get_*`` actions: within the cache window the
+    session passes without a user look-up, and the record, bound to the user's counters, is what
+    turns out invalid once the user is disabled."""
+    server = make_server(session_config=SessionConfig(user_cache_expiration=timedelta(seconds=60)))
+    session_token, user_id = sign_up(server, email_sender)
+    arguments = {"new_email_address": "new@example.com"} if "email" in action else {}
+    values = ok(server, action.replace("get_", "create_"), session_token=session_token, **arguments)
+    entity_token = next(value for key, value in values.items() if key.endswith("_token"))
+    token_name = next(key for key in values if key.endswith("_token"))
+    assert ok(server, action, session_token=session_token, **{token_name: entity_token})
+    user_store.set_user_disabled(user_id, True)
+    clock.advance(30)
+    assert error(server, action, session_token=session_token, **{token_name: entity_token}) == invalid
+    assert error(server, "delete_all_sessions", session_token=session_token) == "invalid_session_token"

@@ -156,11 +156,13 @@ def report(by_file: dict[str, dict[str, int | None]], equivalent: dict[str, str]
                 accepted += 1
                 continue
             counts[status] += 1
-            if status in ("survived", "timeout", "suspicious", "no tests"):
+            if status in ("survived", "suspicious", "no tests", "not checked"):
                 survivors.append(f"  {status:>10}  {name}")
         total = len(codes)
         counted = total - accepted
-        score = f"{100 * counts['killed'] / counted:6.1f}%" if counted else "     -"
+        # A timeout counts as killed: the tests did not pass (mutmut stopped them).
+        detected = counts["killed"] + counts["timeout"]
+        score = f"{100 * detected / counted:6.1f}%" if counted else "     -"
         cells = " ".join(f"{counts[c]:>11}" for c in _COLUMNS)
         lines.append(f"{path:44} {total:>7} {cells} {accepted:>10} {score:>7}")
     if survivors:
@@ -206,7 +208,7 @@ def main() -> int:
         if options.survivors:
             patterns = [
                 mutant for codes in results(group, files).values() for mutant, code in codes.items()
-                if _STATUS.get(code, "suspicious") != "killed" and mutant not in equivalent
+                if _STATUS.get(code, "suspicious") not in ("killed", "timeout") and mutant not in equivalent
             ]
             if not patterns:
                 print(f"[{name}] nothing left to run")

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import threading
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -229,3 +232,94 @@ def test_invoke_names_what_is_wrong_with_a_request(server: Server) -> None:
     with pytest.raises(InvalidActionInvocationRequestError) as raised:
         server.invoke("verify_signin_user_password", {"signin_token": "x", "password": 5})  # type: ignore[dict-item]
     assert str(raised.value) == "argument password missing or not a string"
+
+
+def test_a_failing_clock_is_logged_with_the_real_time(
+    make_server: Callable[..., Server], error_logger: CapturingErrorLogger
+) -> None:
+    class BrokenClock:
+        def now(self) -> datetime:
+            raise OSError("no time source")
+
+    server = make_server(clock=BrokenClock())
+    before = datetime.now(timezone.utc)
+    result = server.invoke("create_signup", {"email_address": EMAIL})
+    assert code_of(result.to_json_object()) == "internal_error"
+    ((timestamp, message, invocation_id, action),) = error_logger.entries
+    assert (message, invocation_id, action) == ("clock failed: OSError", result.action_invocation_id, "create_signup")
+    assert timestamp.tzinfo is timezone.utc and before <= timestamp <= datetime.now(timezone.utc)
+
+
+def test_the_hash_wait_observer_gets_the_wait_and_a_raising_one_is_reported(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="faroe_flask"):
+        server.passwords.hash_user_password("without an observer")
+    assert caplog.records == []
+    waits: list[float] = []
+    server.passwords.wait_observer = waits.append
+    server.passwords.hash_user_password("observed")
+    assert len(waits) == 1 and 0 <= waits[0] < 5
+
+    def broken(_seconds: float) -> None:
+        raise RuntimeError("observer bug")
+
+    server.passwords.wait_observer = broken
+    with caplog.at_level(logging.ERROR, logger="faroe_flask"):
+        hashed, algorithm_id, salt = server.passwords.hash_user_password("still hashed")
+    assert len(hashed) == 32 and algorithm_id and len(salt) == 16
+    assert [r.getMessage() for r in caplog.records] == ["the password hash wait observer raised"]
+
+
+def test_server_settings_say_which_one_is_wrong(make_server: Callable[..., Server]) -> None:
+    with pytest.raises(ValueError) as raised:
+        make_server(user_password_hash_algorithms=[])
+    assert str(raised.value) == "user_password_hash_algorithms needs at least one algorithm"
+    with pytest.raises(ValueError) as raised:
+        make_server(max_concurrent_password_hashing=0)
+    assert str(raised.value) == "max_concurrent_password_hashing must be at least 1"
+    assert make_server(max_concurrent_password_hashing=1)  # the smallest limit is allowed
+
+
+def test_the_default_strength_check_is_pwned_passwords(make_server: Callable[..., Server]) -> None:
+    from faroe_flask.core.strength import PwnedPasswordsChecker
+
+    server = make_server(password_strength_checker=None)
+    assert isinstance(server.password_strength_checker, PwnedPasswordsChecker)
+    assert server.password_strength_checker.base_url == "https://api.pwnedpasswords.com"
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two CPUs")
+def test_by_default_as_many_hashes_run_at_once_as_there_are_cpus(make_server: Callable[..., Server]) -> None:
+    """Two hashes that can only finish together (a barrier inside the algorithm) both finish."""
+    barrier = threading.Barrier(2, timeout=5)
+
+    class Meeting:
+        id = "meeting"
+        salt_size = 16
+
+        def hash(self, password: str, salt: bytes) -> bytes:
+            barrier.wait()
+            return b"h" * 32
+
+    server = make_server(user_password_hash_algorithms=[Meeting()])
+    results: list[object] = []
+
+    def hash_one() -> None:
+        try:
+            results.append(server.passwords.hash_user_password("p")[0])
+        except threading.BrokenBarrierError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=hash_one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert results == [b"h" * 32, b"h" * 32]
+
+
+def test_a_body_of_another_type_is_rejected_with_its_reason(server: Server) -> None:
+    with pytest.raises(InvalidActionInvocationRequestError) as raised:
+        server.resolve_action_invocation_request(12345)  # type: ignore[arg-type]
+    assert str(raised.value) == "body must be str or bytes"

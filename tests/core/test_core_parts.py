@@ -76,3 +76,24 @@ def test_the_real_clock_is_utc_now() -> None:
     now = RealClock().now()
     assert now.tzinfo is timezone.utc
     assert before <= now <= datetime.now(timezone.utc) + timedelta(seconds=1)
+
+
+def test_session_settings_say_which_one_is_wrong_and_accept_their_edges() -> None:
+    from faroe_flask import SessionConfig
+
+    cases = [
+        (dict(inactivity_timeout=timedelta(0)), "inactivity_timeout must be positive"),
+        (dict(activity_check_interval=timedelta(0)), "activity_check_interval must be positive"),
+        (dict(expiration=timedelta(seconds=-1)), "expiration must not be negative"),
+        (dict(user_cache_expiration=timedelta(seconds=-1)), "user_cache_expiration must not be negative"),
+    ]
+    for options, message in cases:
+        with pytest.raises(ValueError) as raised:
+            SessionConfig(**options)  # type: ignore[arg-type]
+        assert str(raised.value) == message
+    edges = SessionConfig(
+        inactivity_timeout=timedelta(microseconds=1), activity_check_interval=timedelta(microseconds=1),
+        expiration=timedelta(0), user_cache_expiration=timedelta(0),
+    )
+    assert (edges.expiration_seconds, edges.user_cache_seconds) == (0.0, 0.0)
+    assert (edges.inactivity_seconds, edges.activity_check_seconds) == (1e-06, 1e-06)

@@ -572,3 +572,12 @@ def test_static_lists_from_files(tmp_path: Path) -> None:
     folded = StaticPasswordList.from_file(path, encoding="latin-1")
     assert folded.case_sensitive is False and "PASSWORD" in folded
     assert "something else" not in folded and 5 not in folded
+
+
+def test_a_count_followed_by_a_non_ascii_space_is_not_padding(
+    api: FakeRangeAPI, checker: PwnedPasswordsChecker
+) -> None:
+    """The body is read as ASCII: a UTF-8 no-break space after a zero count is not whitespace that
+    ``strip`` removes, so the line is a listing, not padding."""
+    api.reply = Reply(body=f"{SUFFIX_UPPER}:0".encode() + b"\xc2\xa0\n")
+    assert checker.is_strong(PASSWORD) is False

@@ -314,3 +314,90 @@ def test_a_redis_restart_fails_calls_while_down_and_heals_without_a_new_storage(
     storage.update("aaah.one", b"v2", _in(60), 1)
     assert storage.get("aaah.one") == (b"v2", 2)
     storage.close()
+
+
+# Exact outcomes (issue 17) ---------------------------------------------------------------------
+
+
+def test_an_unreachable_redis_names_each_command_that_failed() -> None:
+    storage = RedisStorage.from_url(f"redis://127.0.0.1:{_closed_port()}/0", socket_connect_timeout=2)
+    calls = {
+        "GET": lambda: storage.get(EMAIL_KEY),
+        "SET": lambda: storage.add(EMAIL_KEY, b"v", _in(60)),
+        "EVALSHA": lambda: storage.update(EMAIL_KEY, b"v", _in(60), 0),
+        "DEL": lambda: storage.delete(EMAIL_KEY),
+    }
+    for command, call in calls.items():
+        with pytest.raises(RedisStorageError) as caught:
+            call()
+        assert str(caught.value) == f"Redis {command} failed: ConnectionError"
+    storage.close()
+
+
+def test_a_reply_error_keeps_its_code_only_when_it_is_one(redis_prefix: tuple[Any, str]) -> None:
+    client, prefix = redis_prefix
+    storage = RedisStorage(client, key_prefix=prefix)
+    client.rpush(prefix + EMAIL_KEY, b"a list")
+    with pytest.raises(RedisStorageError) as caught:
+        storage.get(EMAIL_KEY)
+    assert str(caught.value) == "Redis GET failed: ResponseError WRONGTYPE"
+    assert str(_storage_error("GET", ResponseError("Wrongtype in mixed case"))) == "Redis GET failed: ResponseError"
+    assert str(_storage_error("GET", ResponseError("ERR2 odd"))) == "Redis GET failed: ResponseError"
+    assert str(_storage_error("GET", ResponseError())) == "Redis GET failed: ResponseError"
+    assert str(_storage_error("GET", redis.TimeoutError("Timeout reading"))) == "Redis GET failed: TimeoutError"
+    # Only a reply error carries a code: another error's first word is not one.
+    assert str(_storage_error("GET", redis.ConnectionError("REFUSED by"))) == "Redis GET failed: ConnectionError"
+
+
+def test_missing_entries_are_reported_without_the_key(redis_storage: Any) -> None:
+    for call in (
+        lambda: redis_storage.get(EMAIL_KEY),
+        lambda: redis_storage.delete(EMAIL_KEY),
+    ):
+        with pytest.raises(StorageEntryNotFoundError) as caught:
+            call()
+        assert str(caught.value) == "no storage entry"
+    with pytest.raises(StorageEntryNotFoundError) as caught:
+        redis_storage.update(EMAIL_KEY, b"v", _in(60), 0)
+    assert str(caught.value) == "no storage entry with this counter"
+    redis_storage.add(EMAIL_KEY, b"v", _in(60))
+    with pytest.raises(StorageEntryAlreadyExistsError) as already:
+        redis_storage.add(EMAIL_KEY, b"w", _in(60))
+    assert str(already.value) == "storage entry already exists"
+
+
+def test_from_url_settings_and_its_error() -> None:
+    url = _test_url()
+    storage = RedisStorage.from_url(url, key_prefix="faroe-test-from-url:")
+    try:
+        assert storage.key_prefix == "faroe-test-from-url:"
+        pool = storage.client.connection_pool
+        assert isinstance(pool, redis.BlockingConnectionPool)
+        assert (pool.max_connections, pool.timeout) == (32, 5.0)
+        kwargs = pool.connection_kwargs
+        assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (5.0, 5.0)
+        assert kwargs["retry"].get_retries() == 0  # a write whose reply was lost is not sent again
+    finally:
+        storage.close()
+    with pytest.raises(ValueError) as caught:
+        RedisStorage.from_url("http://localhost:6379")
+    assert str(caught.value) == "the Redis URL must start with redis://, rediss://, unix://"
+    with pytest.raises(ValueError):
+        RedisStorage.from_url(6379)  # type: ignore[arg-type]
+
+
+def test_close_closes_the_pooled_connections(redis_prefix: tuple[Any, str]) -> None:
+    admin, _ = redis_prefix
+    name = f"faroe-test-close-{secrets.token_hex(4)}"
+    storage = RedisStorage.from_url(_test_url(), client_name=name)
+    with pytest.raises(StorageEntryNotFoundError):
+        storage.get("aaah.nothing")  # opens a connection, which stays in the pool
+    assert len(_own_connection_ids(admin, name)) == 1
+    storage.close()
+    deadline = time.monotonic() + 5
+    while _own_connection_ids(admin, name) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _own_connection_ids(admin, name) == []
+    with pytest.raises(StorageEntryNotFoundError):
+        storage.get("aaah.nothing")  # a later call opens a new one
+    storage.close()

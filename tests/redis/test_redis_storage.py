@@ -401,3 +401,32 @@ def test_close_closes_the_pooled_connections(redis_prefix: tuple[Any, str]) -> N
     with pytest.raises(StorageEntryNotFoundError):
         storage.get("aaah.nothing")  # a later call opens a new one
     storage.close()
+
+
+def test_the_script_is_sent_once_then_called_by_its_digest(private_redis: PrivateRedis) -> None:
+    storage = RedisStorage.from_url(private_redis.url)
+    try:
+        admin = storage.client
+        admin.script_flush()
+        admin.config_resetstat()
+        storage.add("aaah.k", b"v0", _in(60))
+        for counter in range(5):
+            storage.update("aaah.k", f"v{counter + 1}".encode(), _in(60), counter)
+        assert storage.get("aaah.k") == (b"v5", 5)
+        stats = admin.info("commandstats")
+        assert stats["cmdstat_evalsha"]["calls"] == 5
+        assert stats["cmdstat_eval"]["calls"] == 1  # after the one NOSCRIPT
+    finally:
+        storage.close()
+
+
+def test_counter_messages(redis_prefix: tuple[Any, str]) -> None:
+    client, prefix = redis_prefix
+    storage = RedisStorage(client, key_prefix=prefix)
+    client.set(prefix + "aaaq.full", INT32_MAX.to_bytes(4, "big") + b"bucket", px=60_000)
+    with pytest.raises(RedisStorageError) as overflow:
+        storage.update("aaaq.full", b"next", _in(60), INT32_MAX)
+    assert str(overflow.value) == "the storage entry's counter would overflow an int32"
+    with pytest.raises(StorageEntryNotFoundError) as stale:
+        storage.update("aaaq.full", b"next", _in(60), -1)
+    assert str(stale.value) == "no storage entry with this counter"

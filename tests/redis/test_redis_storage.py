@@ -344,6 +344,8 @@ def test_a_reply_error_keeps_its_code_only_when_it_is_one(redis_prefix: tuple[An
     assert str(_storage_error("GET", ResponseError("Wrongtype in mixed case"))) == "Redis GET failed: ResponseError"
     assert str(_storage_error("GET", ResponseError("ERR2 odd"))) == "Redis GET failed: ResponseError"
     assert str(_storage_error("GET", ResponseError())) == "Redis GET failed: ResponseError"
+    # The code is the text before the first space: a tab does not end it.
+    assert str(_storage_error("GET", ResponseError("ERR\tinjected text"))) == "Redis GET failed: ResponseError"
     assert str(_storage_error("GET", redis.TimeoutError("Timeout reading"))) == "Redis GET failed: TimeoutError"
     # Only a reply error carries a code: another error's first word is not one.
     assert str(_storage_error("GET", redis.ConnectionError("REFUSED by"))) == "Redis GET failed: ConnectionError"

@@ -432,3 +432,80 @@ def test_counter_messages(redis_prefix: tuple[Any, str]) -> None:
     with pytest.raises(StorageEntryNotFoundError) as stale:
         storage.update("aaaq.full", b"next", _in(60), -1)
     assert str(stale.value) == "no storage entry with this counter"
+
+
+class _CountingRedis(redis.Redis):
+    """A client that counts the commands sent through ``execute_command`` (an instrumented client)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: list[str] = []
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.commands.append(str(args[0]))
+        return super().execute_command(*args, **options)
+
+
+class _OnlyExecute:
+    """A client with nothing but ``execute_command`` (no pool to take connections from)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        return self.inner.execute_command(*args, **options)
+
+
+def test_which_clients_take_the_fast_path(redis_prefix: tuple[Any, str]) -> None:
+    _, prefix = redis_prefix
+    url = _test_url()
+    pooled = _CountingRedis.from_url(url)
+    single = _CountingRedis.from_url(url, single_connection_client=True)
+    try:
+        for client, through_client in ((pooled, False), (single, True)):
+            storage = RedisStorage(client, key_prefix=prefix)
+            storage.add("aaah.path", b"v", _in(60))
+            assert storage.get("aaah.path") == (b"v", 0)
+            storage.delete("aaah.path")
+            assert client.commands == (["SET", "GET", "DEL"] if through_client else [])
+        slow = RedisStorage(pooled, key_prefix=prefix, fast_path=False)
+        slow.add("aaah.path", b"v", _in(60))
+        assert pooled.commands == ["SET"]
+        bare = RedisStorage(_OnlyExecute(pooled), key_prefix=prefix)
+        assert bare.get("aaah.path") == (b"v", 0)
+        assert pooled.commands == ["SET", "GET"]
+    finally:
+        pooled.close()
+        single.close()
+
+
+def test_settings_are_checked_and_default_to_no_prefix(redis_prefix: tuple[Any, str]) -> None:
+    client, _ = redis_prefix
+    key = f"faroe-test-{secrets.token_hex(6)}:aaah.unprefixed"
+    storage = RedisStorage(client)
+    assert storage.key_prefix == ""
+    try:
+        storage.add(key, b"v", _in(60))
+        assert client.get(key) == b"\x00\x00\x00\x00v"
+    finally:
+        client.delete(key)
+    assert RedisStorage(client, minimum_ttl=timedelta(milliseconds=1)).key_prefix == ""
+    cases = [
+        (lambda: RedisStorage(client, key_prefix=b"p:"), TypeError, "key_prefix must be a string"),
+        (lambda: RedisStorage(client, minimum_ttl=timedelta(microseconds=999)), ValueError,
+         "minimum_ttl must be at least one millisecond"),
+        (lambda: RedisStorage(redis.Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True)), ValueError,
+         "the Redis client must not decode responses (values are bytes)"),
+    ]
+    for make, error, message in cases:
+        with pytest.raises(error) as caught:
+            make()
+        assert str(caught.value) == message
+
+
+def test_a_string_too_short_for_a_counter_is_not_a_faroe_entry(redis_prefix: tuple[Any, str]) -> None:
+    client, prefix = redis_prefix
+    client.set(prefix + "aaah.short", b"xyz")
+    with pytest.raises(RedisStorageError) as caught:
+        RedisStorage(client, key_prefix=prefix).get("aaah.short")
+    assert str(caught.value) == "Redis GET: the entry is not a Faroe storage entry"

@@ -106,10 +106,10 @@ def prepare(group: Group, tool: dict[str, Any], *, fresh_imports: bool = False) 
     """Lay out ``.mutation/<group>/``: links to the package and tests, and its own pyproject."""
     where = WORK / group.name
     where.mkdir(parents=True, exist_ok=True)
-    for name in ("faroe_flask", "tests"):
+    for name in ("faroe_flask", "tests", *tool["mutmut"].get("also_copy", ())):
         link = where / name
-        if not link.is_symlink():
-            link.symlink_to(ROOT / name, target_is_directory=True)
+        if not link.is_symlink() and (ROOT / name).exists():
+            link.symlink_to(ROOT / name, target_is_directory=(ROOT / name).is_dir())
     mutmut = dict(tool["mutmut"])
     mutmut["only_mutate"] = list(group.modules)
     mutmut["pytest_add_cli_args_test_selection"] = list(group.tests)

@@ -323,3 +323,25 @@ def test_a_body_of_another_type_is_rejected_with_its_reason(server: Server) -> N
     with pytest.raises(InvalidActionInvocationRequestError) as raised:
         server.resolve_action_invocation_request(12345)  # type: ignore[arg-type]
     assert str(raised.value) == "body must be str or bytes"
+
+
+def test_a_body_that_cannot_even_be_read_is_a_rejection(server: Server) -> None:
+    """A ``str`` whose own methods raise (a hostile caller in-process): a rejection, not a crash."""
+
+    class Hostile(str):
+        def __contains__(self, item: object) -> bool:
+            raise RuntimeError("no")
+
+    with pytest.raises(InvalidActionInvocationRequestError) as raised:
+        server.resolve_action_invocation_request(Hostile('{"action":"get_session","arguments":{}}'))
+    assert str(raised.value) == "unreadable body"
+
+
+def test_every_answer_carries_its_invocation_id(server: Server, error_logger: CapturingErrorLogger) -> None:
+    failed = server.invoke("get_session", {"session_token": "x"})
+    assert failed.ok is False and len(failed.action_invocation_id) == 24
+    assert failed.to_json_object() == {
+        "ok": False, "action_invocation_id": failed.action_invocation_id, "error_code": "invalid_session_token",
+    }
+    other = server.invoke("get_session", {"session_token": "x"})
+    assert other.action_invocation_id != failed.action_invocation_id

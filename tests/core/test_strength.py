@@ -581,3 +581,30 @@ def test_a_count_followed_by_a_non_ascii_space_is_not_padding(
     ``strip`` removes, so the line is a listing, not padding."""
     api.reply = Reply(body=f"{SUFFIX_UPPER}:0".encode() + b"\xc2\xa0\n")
     assert checker.is_strong(PASSWORD) is False
+
+
+def test_a_line_split_between_two_reads_is_found(api: FakeRangeAPI) -> None:
+    line = f"{SUFFIX_UPPER}:3".encode()
+    filler_size = 65536 - 20  # the listed line starts 20 bytes before the end of the first read
+    filler = b"\n".join(f"{i:035X}:1".encode() for i in range(filler_size // 38 + 1))[: filler_size - 1] + b"\n"
+    assert len(filler) == filler_size
+    checker = PwnedPasswordsChecker(base_url=api.base_url)
+    api.reply = Reply(body=filler + line + b"\n")
+    assert checker.is_strong(PASSWORD) is False
+
+
+def test_a_base_url_keeps_everything_but_trailing_slashes(api: FakeRangeAPI) -> None:
+    checker = PwnedPasswordsChecker(base_url=api.base_url + "/apiX//")
+    assert checker.base_url == api.base_url + "/apiX"
+    api.reply = Reply(body=b"")
+    assert checker.is_strong(PASSWORD) is True
+    assert api.received.request_lines == [f"GET /apiX/range/{PREFIX} HTTP/1.1"]
+
+
+def test_a_body_that_breaks_off_names_the_read_error(api: FakeRangeAPI, checker: PwnedPasswordsChecker) -> None:
+    chunk = lines(*OTHER_LINES, "")
+    api.reply = Reply(
+        raw=b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        + f"{len(chunk) + 500:x}\r\n".encode() + chunk
+    )
+    assert _failure(checker) == "Pwned Passwords range response could not be read (IncompleteRead)"

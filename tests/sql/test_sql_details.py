@@ -1,0 +1,136 @@
+"""SQL parts read back exactly (issue 17's campaign): constraint violations through the runner,
+their classification, store messages that quote no value, ``delete_expired``'s setting, the
+migration helpers' database URL, and connections after a fork."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pytest
+from alembic.config import Config
+from sqlalchemy import Engine, Table, bindparam, func, insert, select
+
+from faroe_flask import UserEmailAddressAlreadyUsedError, UserNotFoundError
+from faroe_flask.sql import SQLIntegrityError, SQLStorage, SQLUserStore
+from faroe_flask.sql.migrate import URL_ENVIRONMENT_VARIABLE, database_url
+from faroe_flask.sql.runner import is_unique_violation, runner_for
+
+from .test_runner_failures import HINT
+
+_CODES = {
+    "sqlite": ("IntegrityError, SQLITE_CONSTRAINT_PRIMARYKEY", "IntegrityError, SQLITE_CONSTRAINT_NOTNULL"),
+    "postgresql": ("UniqueViolation, SQLSTATE 23505", "NotNullViolation, SQLSTATE 23502"),
+    "mysql": ("IntegrityError, error 1062", "IntegrityError, error 1048"),
+}
+
+
+def test_constraint_violations_say_which_kind_and_code(
+    engine: Engine, tables: tuple[Table, Table], sql_backend: str
+) -> None:
+    table = tables[0]
+    runner = runner_for(engine)
+    add = runner.prepare(insert(table).values(key=bindparam("key"), value=bindparam("value"), counter=0,
+                                              expires_at=bindparam("expires_at")))
+    row = {"key": "aaah.k", "value": b"v", "expires_at": HINT.replace(tzinfo=None)}
+    assert runner.execute(add, row) == 1
+    duplicate, missing = _CODES[sql_backend]
+    with pytest.raises(SQLIntegrityError) as raised:
+        runner.execute(add, row)
+    assert (raised.value.unique_violation, str(raised.value)) == (True, f"unique constraint violated ({duplicate})")
+    with pytest.raises(SQLIntegrityError) as raised:
+        runner.execute(add, {**row, "key": "aaah.other", "value": None})
+    assert (raised.value.unique_violation, str(raised.value)) == (False, f"integrity constraint violated ({missing})")
+
+
+def test_a_check_constraint_named_unique_is_not_a_duplicate(tmp_path: Path) -> None:
+    connection = sqlite3.connect(tmp_path / "check.sqlite3")
+    connection.execute("CREATE TABLE t (n INTEGER CONSTRAINT unique_looking_name CHECK (n > 0))")
+    with pytest.raises(sqlite3.IntegrityError) as raised:
+        connection.execute("INSERT INTO t VALUES (0)")
+    connection.close()
+    assert "unique" in str(raised.value).lower()
+    assert is_unique_violation(raised.value) is False
+
+
+@pytest.mark.parametrize(
+    ("error", "unique"),
+    [
+        (pymysql.err.IntegrityError(1062, "Duplicate entry 'x' for key 'k'"), True),
+        (pymysql.err.IntegrityError(1586, "Duplicate entry 'x' for key 'k'"), True),
+        (pymysql.err.IntegrityError(1048, "Column 'c' cannot be null"), False),
+        # A driver that gives neither a code nor an error name: the message decides.
+        (sqlite3.IntegrityError("UNIQUE constraint failed: t.k"), True),
+        (sqlite3.IntegrityError("Duplicate key value"), True),
+        (sqlite3.IntegrityError("NOT NULL constraint failed: t.c"), False),
+    ],
+)
+def test_unique_violations_by_code_or_text(error: BaseException, unique: bool) -> None:
+    assert is_unique_violation(error) is unique
+
+
+def test_store_messages_quote_no_value(sql_storage: SQLStorage, sql_user_store: SQLUserStore) -> None:
+    with pytest.raises(ValueError) as raised:
+        sql_storage.delete_expired(HINT, batch_size=0)
+    assert str(raised.value) == "batch_size must be at least 1"
+    alice = sql_user_store.create_user("alice@example.com", b"h", "alg", b"s")
+    sql_user_store.create_user("bob@example.com", b"h", "alg", b"s")
+    with pytest.raises(UserEmailAddressAlreadyUsedError) as taken:
+        sql_user_store.update_user_email_address(alice.id, "bob@example.com", 0)
+    assert str(taken.value) == "email address already used"
+    with pytest.raises(UserNotFoundError) as stale:
+        sql_user_store.update_user_email_address(alice.id, "new@example.com", 7)
+    assert str(stale.value) == alice.id
+    assert sql_user_store.get_user(alice.id).email_address == "alice@example.com"
+
+
+def test_the_database_url_of_a_migration_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(URL_ENVIRONMENT_VARIABLE, raising=False)
+    config = Config()
+    with pytest.raises(RuntimeError) as raised:
+        database_url(config)
+    assert str(raised.value) == (
+        f"no database: set {URL_ENVIRONMENT_VARIABLE}, or pass -x url=..., or sqlalchemy.url"
+    )
+    config.set_main_option("sqlalchemy.url", "sqlite:///main.sqlite3")
+    assert database_url(config) == "sqlite:///main.sqlite3"
+    monkeypatch.setenv(URL_ENVIRONMENT_VARIABLE, "sqlite:///environment.sqlite3")
+    assert database_url(config) == "sqlite:///environment.sqlite3"
+    config.attributes["url"] = "sqlite:///attribute.sqlite3"
+    assert database_url(config) == "sqlite:///attribute.sqlite3"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_opens_its_own_connections_and_leaves_the_parents_alone(
+    engine: Engine, sql_storage: SQLStorage, sql_backend: str
+) -> None:
+    if sql_backend == "sqlite":
+        pytest.skip("SQLite has no server connection to share")
+    runner = runner_for(engine)
+    session_id = runner.prepare(select(func.pg_backend_pid() if sql_backend == "postgresql" else func.connection_id()))
+    sql_storage.add("aaah.fork", b"v", HINT)
+    (parent_id,) = runner.read_one(session_id, {}) or (None,)
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        status = 1
+        try:
+            (child_id,) = runner.read_one(session_id, {}) or (None,)
+            value = sql_storage.get("aaah.fork")
+            gc.collect()  # what a long-lived child would do sooner or later: free what it dropped
+            os.write(write_end, f"{child_id} {value[0].decode()}".encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    _, status = os.waitpid(child, 0)
+    report = os.read(read_end, 100).decode()
+    os.close(read_end)
+    assert os.waitstatus_to_exitcode(status) == 0
+    child_id, value = report.split()
+    assert value == "v" and int(child_id) != parent_id
+    assert runner.read_one(session_id, {}) == (parent_id,)  # the parent's connection was not closed

@@ -156,16 +156,23 @@ WRITES: dict[str, tuple[Write, dict[str, Any], type[Exception]]] = {
 }
 
 
+def _cut_write(parts: Parts, write: str, *, forward: bool) -> tuple[Write, dict[str, Any], str, dict[str, Any]]:
+    """An entry ``k`` and a user to write to, their state before, and the proxy armed."""
+    run, applied, _ = WRITES[write]
+    parts.storage.add("k", b"value", HINT)
+    user_id = parts.users.create_user("ada@example.com", b"h", "algorithm", b"s").id
+    before = _effects(parts, user_id)
+    parts.proxy.cut_next(forward=forward)
+    return run, applied, user_id, before
+
+
 @pytest.mark.parametrize("write", list(WRITES))
 def test_a_write_applied_before_its_connection_broke_is_not_run_again(behind_proxy: Parts, write: str) -> None:
     """The statement ran; its reply was lost. Run again, it would answer "already exists" / "not
     found" for a write that did happen: the caller gets the connection error instead."""
     parts = behind_proxy
-    run, applied, rerun_answer = WRITES[write]
-    parts.storage.add("k", b"value", HINT)
-    user_id = parts.users.create_user("ada@example.com", b"h", "algorithm", b"s").id
-    before = _effects(parts, user_id)
-    parts.proxy.cut_next(forward=True)
+    run, applied, user_id, before = _cut_write(parts, write, forward=True)
+    rerun_answer = WRITES[write][2]
     with pytest.raises(SQLError) as raised:
         run(parts, user_id)
     assert not isinstance(raised.value, rerun_answer)
@@ -180,11 +187,7 @@ def test_a_write_whose_connection_broke_before_it_ran_fails_and_changes_nothing(
     """The runner cannot tell this case from the one above, so it does not run the write again
     either: the caller learns that the write may not have happened, and the next call works."""
     parts = behind_proxy
-    run, applied, _ = WRITES[write]
-    parts.storage.add("k", b"value", HINT)
-    user_id = parts.users.create_user("ada@example.com", b"h", "algorithm", b"s").id
-    before = _effects(parts, user_id)
-    parts.proxy.cut_next(forward=False)
+    run, applied, user_id, before = _cut_write(parts, write, forward=False)
     with pytest.raises(SQLError):
         run(parts, user_id)
     assert parts.proxy.cuts == 1

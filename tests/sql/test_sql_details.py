@@ -14,11 +14,12 @@ import pymysql
 import pytest
 from alembic.config import Config
 from sqlalchemy import Engine, Table, bindparam, func, insert, select
+from sqlalchemy import column as text_column
 
 from faroe_flask import UserEmailAddressAlreadyUsedError, UserNotFoundError
-from faroe_flask.sql import SQLIntegrityError, SQLStorage, SQLUserStore
+from faroe_flask.sql import SQLError, SQLIntegrityError, SQLStorage, SQLUserStore
 from faroe_flask.sql.migrate import URL_ENVIRONMENT_VARIABLE, database_url
-from faroe_flask.sql.runner import is_unique_violation, runner_for
+from faroe_flask.sql.runner import describe_error, is_unique_violation, runner_for
 
 from .test_runner_failures import HINT
 
@@ -134,3 +135,69 @@ def test_a_forked_child_opens_its_own_connections_and_leaves_the_parents_alone(
     child_id, value = report.split()
     assert value == "v" and int(child_id) != parent_id
     assert runner.read_one(session_id, {}) == (parent_id,)  # the parent's connection was not closed
+
+
+def test_database_errors_keep_only_text_that_quotes_no_value(
+    engine: Engine, tables: tuple[Table, Table], sql_backend: str
+) -> None:
+    runner = runner_for(engine)
+    missing = runner.prepare(select(text_column("faroe_no_such_column")).select_from(tables[0]))
+    with pytest.raises(SQLError) as raised:
+        runner.read_one(missing, {})
+    expected = {
+        "sqlite": "OperationalError, SQLITE_ERROR: no such column: faroe_no_such_column",
+        "postgresql": 'UndefinedColumn, SQLSTATE 42703: column "faroe_no_such_column" does not exist',
+        "mysql": "OperationalError, error 1054: Unknown column 'faroe_no_such_column' in 'SELECT'",
+    }[sql_backend]
+    assert str(raised.value) == expected
+
+
+def test_what_each_driver_error_is_described_as() -> None:
+    assert describe_error(pymysql.err.OperationalError(2013)) == "OperationalError, error 2013"
+    assert describe_error(pymysql.err.OperationalError(2013, "Lost connection")) == (
+        "OperationalError, error 2013: Lost connection"
+    )
+    duplicate = pymysql.err.IntegrityError(1062, "Duplicate entry 'ada@example.com' for key 'email'")
+    assert describe_error(duplicate) == "IntegrityError, error 1062"
+
+
+def test_a_postgresql_integrity_error_is_described_without_its_text(sql_backend: str, engine: Engine) -> None:
+    if sql_backend != "postgresql":
+        pytest.skip("PostgreSQL's own exception")
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("CREATE TEMPORARY TABLE faroe_unique_test (email text PRIMARY KEY)")
+        cursor.execute("INSERT INTO faroe_unique_test VALUES ('ada@example.com')")
+        with pytest.raises(Exception) as raised:
+            cursor.execute("INSERT INTO faroe_unique_test VALUES ('ada@example.com')")
+        assert "ada@example.com" in str(raised.value)  # what the database said
+        assert describe_error(raised.value) == "UniqueViolation, SQLSTATE 23505"
+    finally:
+        connection.rollback()
+        connection.close()
+
+
+def test_a_stale_counter_names_only_the_user_id(sql_user_store: SQLUserStore) -> None:
+    user = sql_user_store.create_user("ada@example.com", b"h", "alg", b"s")
+    with pytest.raises(UserNotFoundError) as raised:
+        sql_user_store.increment_user_sessions_counter(user.id, 5)
+    assert str(raised.value) == user.id
+
+
+def test_downgrade_goes_to_base_by_default_and_revisions_read_a_custom_version_table(tmp_path: Path) -> None:
+    from faroe_flask.sql import create_engine
+    from faroe_flask.sql.migrate import current_revisions, downgrade_database, upgrade_database
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+    try:
+        upgrade_database(engine, version_table="my_versions")
+        assert current_revisions(engine, version_table="my_versions") == ("faroe_0001",)
+        assert current_revisions(engine) == ()
+        downgrade_database(engine, version_table="my_versions")
+        assert current_revisions(engine, version_table="my_versions") == ()
+        with engine.connect() as connection:
+            names = {row[0] for row in connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert not names & {"faroe_storage", "faroe_users"}
+    finally:
+        engine.dispose()

@@ -97,3 +97,17 @@ def test_session_settings_say_which_one_is_wrong_and_accept_their_edges() -> Non
     )
     assert (edges.expiration_seconds, edges.user_cache_seconds) == (0.0, 0.0)
     assert (edges.inactivity_seconds, edges.activity_check_seconds) == (1e-06, 1e-06)
+
+
+def test_ids_and_codes_use_their_whole_alphabet() -> None:
+    """Each random character takes one of 32 values (F3.2): 4,800 of them miss none (a table
+    that used fewer values would still make well-formed ids)."""
+    from faroe_flask.core.credentials import (
+        LOWERCASE_ALPHABET,
+        UPPERCASE_ALPHABET,
+        generate_email_address_verification_code,
+        generate_id,
+    )
+
+    assert set("".join(generate_id() for _ in range(200))) == set(LOWERCASE_ALPHABET)
+    assert set("".join(generate_email_address_verification_code() for _ in range(600))) == set(UPPERCASE_ALPHABET)

@@ -149,8 +149,10 @@ def test_a_counter_at_its_limit(
     arguments = {"session_token": session_token}
     if action == "create_user_email_address_update":
         arguments["new_email_address"] = "new@example.com"
-    assert code_of(call(rig.server, action, **arguments)) == "internal_error"
+    result = call(rig.server, action, **arguments)
+    assert code_of(result) == "internal_error"
     assert only_entry(error_logger, clock) == (f"the user's {counter} counter reached its limit", action)
+    assert result["action_invocation_id"] == error_logger.entries[0][2]  # the answer names the logged call
 
 
 def test_ending_the_other_sessions_fails(

@@ -509,3 +509,34 @@ def test_a_string_too_short_for_a_counter_is_not_a_faroe_entry(redis_prefix: tup
     with pytest.raises(RedisStorageError) as caught:
         RedisStorage(client, key_prefix=prefix).get("aaah.short")
     assert str(caught.value) == "Redis GET: the entry is not a Faroe storage entry"
+
+
+def test_commands_through_the_client_by_name(private_redis: PrivateRedis) -> None:
+    """Through ``execute_command``: the update script by its digest, loaded once after NOSCRIPT."""
+    client = _CountingRedis.from_url(private_redis.url, single_connection_client=True)
+    try:
+        client.script_flush()
+        client.commands.clear()
+        storage = RedisStorage(client)
+        storage.add("aaah.k", b"v0", _in(60))
+        storage.update("aaah.k", b"v1", _in(60), 0)
+        storage.update("aaah.k", b"v2", _in(60), 1)
+        assert client.commands == ["SET", "EVALSHA", "EVAL", "EVALSHA"]
+        assert storage.get("aaah.k") == (b"v2", 2)
+    finally:
+        client.close()
+
+
+def test_close_works_on_a_client_without_a_pool(redis_prefix: tuple[Any, str]) -> None:
+    client, prefix = redis_prefix
+    closed: list[bool] = []
+
+    class Bare(_OnlyExecute):
+        def close(self) -> None:
+            closed.append(True)
+
+    storage = RedisStorage(Bare(client), key_prefix=prefix)
+    storage.add("aaah.bare", b"v", _in(60))
+    storage.close()
+    assert closed == [True]
+    assert storage.get("aaah.bare") == (b"v", 0)

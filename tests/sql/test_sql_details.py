@@ -201,3 +201,67 @@ def test_downgrade_goes_to_base_by_default_and_revisions_read_a_custom_version_t
         assert not names & {"faroe_storage", "faroe_users"}
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def legacy_store(engine: Engine) -> Any:
+    """A users table with the application's old Werkzeug hash column (key ``legacy``, database
+    name ``legacy_pw``), dropped afterwards."""
+    from sqlalchemy import Column, MetaData, String
+
+    from faroe_flask.sql import make_users_table
+
+    from ..backends import unique_suffix
+
+    metadata = MetaData()
+    table = make_users_table(metadata, f"faroe_legacy_{unique_suffix()}")
+    table.append_column(Column("legacy_pw", String(255), key="legacy", nullable=True))
+    table.c.password_hash_algorithm_id.nullable = True  # an application's table may leave it NULL
+    metadata.create_all(engine)
+    try:
+        yield SQLUserStore(engine, table)
+    finally:
+        metadata.drop_all(engine)
+
+
+@pytest.mark.parametrize("batch_size", [1, 100])
+def test_importing_werkzeug_hashes_batch_by_batch(legacy_store: Any, batch_size: int) -> None:
+    from sqlalchemy import update
+    from werkzeug.security import generate_password_hash
+
+    from faroe_flask.sql import import_werkzeug_hashes
+
+    table = legacy_store.table
+    fast_hash = generate_password_hash("old password", "pbkdf2:sha256:1000")
+    rows = {  # in id order (ids are chosen here): what the legacy column and the algorithm hold
+        "u1": ("not a werkzeug hash", ""),
+        "u2": (fast_hash, ""),
+        "u3": ("neither is this", None),
+        "u4": (fast_hash, None),
+        "u5": (None, ""),
+        "u6": (fast_hash, "argon2id.3.65536.1.32"),  # already Faroe's: never touched
+    }
+    ids = {}
+    for index, (name, (legacy, algorithm)) in enumerate(rows.items()):
+        user = legacy_store.create_user(f"{name}@example.com", b"h", "placeholder", b"s")
+        new_id = f"{index:02d}" + "a" * 22
+        with legacy_store.engine.begin() as connection:
+            connection.execute(update(table).where(table.c.id == user.id).values(
+                id=new_id, legacy=legacy, password_hash_algorithm_id=algorithm))
+        ids[name] = new_id
+    with pytest.raises(ValueError) as raised:
+        import_werkzeug_hashes(legacy_store, "legacy", batch_size=0)
+    assert str(raised.value) == "batch_size must be at least 1"
+    with pytest.raises(ValueError) as raised:
+        import_werkzeug_hashes(legacy_store, "no_such_column")
+    assert str(raised.value) == f"table {table.name} has no column no_such_column"
+
+    report = import_werkzeug_hashes(legacy_store, "legacy", batch_size=batch_size)
+    assert (report.converted, report.unsupported, len(report.algorithm_ids)) == (2, 2, 1)
+    (algorithm_id,) = report.algorithm_ids
+    for name in ("u2", "u4"):
+        assert legacy_store.get_user(ids[name]).password_hash_algorithm_id == algorithm_id
+    assert legacy_store.get_user(ids["u6"]).password_hash_algorithm_id == "argon2id.3.65536.1.32"
+    # Again, by the column's database name: nothing left to convert, the same two refusals.
+    again = import_werkzeug_hashes(legacy_store, "legacy_pw", batch_size=batch_size)
+    assert (again.converted, again.unsupported, again.algorithm_ids) == (0, 2, frozenset())

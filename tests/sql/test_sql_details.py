@@ -64,6 +64,7 @@ def test_a_check_constraint_named_unique_is_not_a_duplicate(tmp_path: Path) -> N
         (pymysql.err.IntegrityError(1062, "Duplicate entry 'x' for key 'k'"), True),
         (pymysql.err.IntegrityError(1586, "Duplicate entry 'x' for key 'k'"), True),
         (pymysql.err.IntegrityError(1048, "Column 'c' cannot be null"), False),
+        (pymysql.err.IntegrityError(1048, "Column 'unique_code' cannot be null"), False),  # the code decides
         # A driver that gives neither a code nor an error name: the message decides.
         (sqlite3.IntegrityError("UNIQUE constraint failed: t.k"), True),
         (sqlite3.IntegrityError("Duplicate key value"), True),
@@ -153,6 +154,13 @@ def test_database_errors_keep_only_text_that_quotes_no_value(
 
 
 def test_what_each_driver_error_is_described_as() -> None:
+    import psycopg
+
+    class Psycopg2Like(Exception):
+        pgcode = "40P01"
+
+    assert describe_error(Psycopg2Like("deadlock detected")) == "Psycopg2Like, SQLSTATE 40P01"
+    assert describe_error(psycopg.OperationalError("the connection is closed")) == "OperationalError, no code"
     assert describe_error(pymysql.err.OperationalError(2013)) == "OperationalError, error 2013"
     assert describe_error(pymysql.err.OperationalError(2013, "Lost connection")) == (
         "OperationalError, error 2013: Lost connection"

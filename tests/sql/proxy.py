@@ -35,9 +35,11 @@ class CuttingProxy:
         self._armed: _Mode | None = None
         self._closing = False
         self._threads: list[threading.Thread] = []
-        #: Connections accepted, and connections cut, so far.
+        #: Connections accepted, and connections cut, so far; connections open now, and at most.
         self.accepted = 0
         self.cuts = 0
+        self.live = 0
+        self.most_live = 0
         accept = threading.Thread(target=self._accept, daemon=True)
         accept.start()
         self._threads.append(accept)
@@ -74,6 +76,8 @@ class CuttingProxy:
             upstream.settimeout(None)
             with self._lock:
                 self.accepted += 1
+                self.live += 1
+                self.most_live = max(self.most_live, self.live)
             pump = threading.Thread(target=self._pump, args=(client, upstream), daemon=True)
             pump.start()
             self._threads.append(pump)
@@ -107,6 +111,8 @@ class CuttingProxy:
         except OSError:
             return
         finally:
+            with self._lock:
+                self.live -= 1
             for sock in (client, upstream):
                 try:
                     sock.shutdown(socket.SHUT_RDWR)

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -54,9 +55,19 @@ class Parts:
 @pytest.fixture(params=["postgresql", "mysql"])
 def behind_proxy(request: pytest.FixtureRequest) -> Iterator[Parts]:
     """Stores on an engine of their own that reaches the database through a ``CuttingProxy``."""
-    url = make_url(_server_url(request.param))
-    proxy = CuttingProxy(url.host or "127.0.0.1", url.port or (5432 if request.param == "postgresql" else 3306))
-    engine = create_engine(url.set(host="127.0.0.1", port=proxy.port))
+    yield from _behind_proxy(request.param)
+
+
+@pytest.fixture(params=["postgresql", "mysql"])
+def one_connection_behind_proxy(request: pytest.FixtureRequest) -> Iterator[Parts]:
+    """The same, on an engine whose pool allows one connection (so the runner keeps at most one)."""
+    yield from _behind_proxy(request.param, pool_size=1, max_overflow=0, pool_timeout=5)
+
+
+def _behind_proxy(backend: str, **engine_options: Any) -> Iterator[Parts]:
+    url = make_url(_server_url(backend))
+    proxy = CuttingProxy(url.host or "127.0.0.1", url.port or (5432 if backend == "postgresql" else 3306))
+    engine = create_engine(url.set(host="127.0.0.1", port=proxy.port), **engine_options)
     try:
         with open_tables(engine) as (storage_table, users_table):
             parts = Parts(engine, SQLStorage(engine, storage_table), SQLUserStore(engine, users_table), proxy)
@@ -343,3 +354,35 @@ def test_a_postgresql_data_exception_is_reported_without_the_value() -> None:
         assert secret not in str(raised.value)
     finally:
         engine.dispose()
+
+
+def test_a_replaced_connection_still_counts_against_the_limit(one_connection_behind_proxy: Parts) -> None:
+    """After a broken connection is replaced, the runner still opens at most its one connection:
+    two slow reads at once take turns on it."""
+    parts = one_connection_behind_proxy
+    runner = runner_for(parts.engine)
+    assert runner.max_connections == 1
+    _warm(parts)
+    parts.proxy.cut_next(forward=False)
+    assert parts.storage.get("warm") == (b"", 0)  # run again on a new connection
+    before = parts.proxy.live
+    sleep = func.pg_sleep(0.3) if runner.backend == "postgresql" else func.sleep(0.3)
+    slow = runner.prepare(select(sleep))
+    barrier = threading.Barrier(2, timeout=10)
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            barrier.wait()
+            runner.read_one(slow, {})
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(2)]
+    parts.proxy.most_live = parts.proxy.live
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=15)
+    assert errors == []
+    assert parts.proxy.most_live == before  # no second connection was opened

@@ -273,3 +273,57 @@ def test_importing_werkzeug_hashes_batch_by_batch(legacy_store: Any, batch_size:
     # Again, by the column's database name: nothing left to convert, the same two refusals.
     again = import_werkzeug_hashes(legacy_store, "legacy_pw", batch_size=batch_size)
     assert (again.converted, again.unsupported, again.algorithm_ids) == (0, 2, frozenset())
+
+
+def test_sql_store_messages_name_no_key_and_no_address(sql_storage: SQLStorage, sql_user_store: SQLUserStore) -> None:
+    from faroe_flask import StorageEntryAlreadyExistsError, StorageEntryNotFoundError
+
+    def message(call: Any, error: type[Exception]) -> str:
+        with pytest.raises(error) as raised:
+            call()
+        return str(raised.value)
+
+    key = "aaar.ada@example.com"
+    assert message(lambda: sql_storage.get(key), StorageEntryNotFoundError) == "no storage entry"
+    assert message(lambda: sql_storage.delete(key), StorageEntryNotFoundError) == "no storage entry"
+    assert message(lambda: sql_storage.update(key, b"v", HINT, 0), StorageEntryNotFoundError) == (
+        "no storage entry with this counter"
+    )
+    sql_storage.add(key, b"v", HINT)
+    assert message(lambda: sql_storage.add(key, b"w", HINT), StorageEntryAlreadyExistsError) == (
+        "storage entry already exists"
+    )
+    ada = sql_user_store.create_user("ada@example.com", b"h", "alg", b"s")
+    assert message(lambda: sql_user_store.create_user("ada@example.com", b"h", "alg", b"s"),
+                   UserEmailAddressAlreadyUsedError) == "email address already used"
+    assert message(lambda: sql_user_store.get_user_by_email_address("bob@example.com"),
+                   UserNotFoundError) == "no such email address"
+    missing_id = "z" * 24
+    assert message(lambda: sql_user_store.get_user(missing_id), UserNotFoundError) == missing_id
+    assert sql_user_store.get_user(ada.id) == ada
+
+
+def test_the_runner_closes_its_sqlite_connections_on_dispose(tmp_path: Path) -> None:
+    from faroe_flask.sql import create_engine
+
+    from ..backends import open_tables
+
+    path = tmp_path / "closed.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+
+    def open_handles() -> int:
+        count = 0
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                count += os.readlink(f"/proc/self/fd/{fd}") == str(path)
+            except OSError:
+                pass
+        return count
+
+    with open_tables(engine) as (table, _users):
+        storage = SQLStorage(engine, table)
+        storage.add("aaah.k", b"v", HINT)
+        assert storage.get("aaah.k") == (b"v", 0)
+        assert open_handles() >= 1
+    engine.dispose()
+    assert open_handles() == 0

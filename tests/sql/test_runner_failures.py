@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -386,3 +387,15 @@ def test_a_replaced_connection_still_counts_against_the_limit(one_connection_beh
         thread.join(timeout=15)
     assert errors == []
     assert parts.proxy.most_live == before  # no second connection was opened
+
+
+def test_dispose_closes_the_runners_connections(behind_proxy: Parts) -> None:
+    parts = behind_proxy
+    _warm(parts)
+    assert parts.proxy.live >= 1
+    parts.engine.dispose()
+    deadline = time.monotonic() + 5
+    while parts.proxy.live and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert parts.proxy.live == 0
+    assert parts.storage.get("warm") == (b"", 0)  # a later call opens a new one

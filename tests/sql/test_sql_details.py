@@ -327,3 +327,53 @@ def test_the_runner_closes_its_sqlite_connections_on_dispose(tmp_path: Path) -> 
         assert open_handles() >= 1
     engine.dispose()
     assert open_handles() == 0
+
+
+def test_a_sqlite_read_holds_no_snapshot_afterwards(tmp_path: Path) -> None:
+    """Each call's SQLite cursor is closed: after a read, another connection can checkpoint the
+    whole write-ahead log (a reader left mid-statement would keep its snapshot, and the log)."""
+    from faroe_flask.sql import create_engine
+
+    from ..backends import open_tables
+
+    path = tmp_path / "snapshot.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with open_tables(engine) as (table, _users):
+            storage = SQLStorage(engine, table)
+            storage.add("aaah.k", b"v", HINT)
+            assert storage.get("aaah.k") == (b"v", 0)
+            other = sqlite3.connect(path, isolation_level=None)
+            try:
+                other.execute(f"UPDATE {table.name} SET counter = counter + 1")
+                busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                other.close()
+            assert busy == 0
+            assert storage.get("aaah.k") == (b"v", 1)
+    finally:
+        engine.dispose()
+
+
+def test_a_refused_connection_is_one_line_naming_the_drivers_error(sql_backend: str) -> None:
+    import socket
+
+    from faroe_flask.sql import create_engine
+
+    if sql_backend == "sqlite":
+        pytest.skip("no server to refuse")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        scheme = "postgresql+psycopg" if sql_backend == "postgresql" else "mysql+pymysql"
+        engine = create_engine(f"{scheme}://faroe@127.0.0.1:{port}/faroe", connect_timeout=2)
+        try:
+            with pytest.raises(SQLError) as raised:
+                SQLStorage(engine).get("aaah.k")
+        finally:
+            engine.dispose()
+    message = str(raised.value)
+    assert message.startswith("could not connect to the database: OperationalError: ")
+    assert "\n" not in message and "  " not in message
+    assert "Background on this error" not in message and "(psycopg" not in message and "(pymysql" not in message
+    assert "refused" in message.lower() and "XX" not in message

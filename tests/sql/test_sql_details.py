@@ -377,3 +377,23 @@ def test_a_refused_connection_is_one_line_naming_the_drivers_error(sql_backend: 
     assert "\n" not in message and "  " not in message
     assert "Background on this error" not in message and "(psycopg" not in message and "(pymysql" not in message
     assert "refused" in message.lower() and "XX" not in message
+
+
+def test_result_columns_come_back_as_their_python_types(engine: Engine, tables: tuple[Table, Table]) -> None:
+    """The runner applies each selected column's result processing (SQLite hands timestamps back
+    as text, MariaDB booleans as integers)."""
+    from datetime import datetime
+
+    table, users = tables
+    storage = SQLStorage(engine, table)
+    storage.add("aaah.k", b"v", HINT)
+    runner = runner_for(engine)
+    stored = runner.prepare(select(table.c.expires_at, table.c.value).where(table.c.key == bindparam("key")))
+    expires_at, value = runner.read_one(stored, {"key": "aaah.k"}) or (None, None)
+    assert isinstance(expires_at, datetime) and expires_at == HINT.replace(tzinfo=None, microsecond=expires_at.microsecond)
+    assert bytes(value) == b"v"
+    store = SQLUserStore(engine, users)
+    ada = store.create_user("ada@example.com", b"h", "alg", b"s")
+    flags = runner.prepare(select(users.c.disabled, users.c.created_at).where(users.c.id == bindparam("id")))
+    disabled, created_at = runner.read_one(flags, {"id": ada.id}) or (None, None)
+    assert disabled is False and isinstance(created_at, datetime)

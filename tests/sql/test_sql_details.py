@@ -397,3 +397,25 @@ def test_result_columns_come_back_as_their_python_types(engine: Engine, tables: 
     flags = runner.prepare(select(users.c.disabled, users.c.created_at).where(users.c.id == bindparam("id")))
     disabled, created_at = runner.read_one(flags, {"id": ada.id}) or (None, None)
     assert disabled is False and isinstance(created_at, datetime)
+
+
+def test_the_runner_keeps_its_connections(engine: Engine, tables: tuple[Table, Table]) -> None:
+    """Twenty calls in a row reuse one connection: none is opened again while it is open."""
+    from sqlalchemy import event
+
+    table = tables[0]
+    storage = SQLStorage(engine, table)
+    storage.add("aaah.k", b"v", HINT)
+    opened: list[object] = []
+
+    def on_connect(dbapi_connection: object, _record: object) -> None:
+        opened.append(dbapi_connection)
+
+    event.listen(engine, "connect", on_connect)
+    try:
+        for counter in range(10):
+            assert storage.get("aaah.k")[1] == counter
+            storage.update("aaah.k", b"v", HINT, counter)
+    finally:
+        event.remove(engine, "connect", on_connect)
+    assert len(opened) <= 1  # at most the first call of a runner new to this engine

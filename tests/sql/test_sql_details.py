@@ -400,7 +400,9 @@ def test_result_columns_come_back_as_their_python_types(engine: Engine, tables: 
 
 
 def test_the_runner_keeps_its_connections(engine: Engine, tables: tuple[Table, Table]) -> None:
-    """Twenty calls in a row reuse one connection: none is opened again while it is open."""
+    """Twenty calls in a row, and a failed one, reuse one connection: none is opened again while
+    it is open (a statement that failed on its own leaves no transaction to roll back)."""
+    from faroe_flask import StorageEntryAlreadyExistsError
     from sqlalchemy import event
 
     table = tables[0]
@@ -416,6 +418,8 @@ def test_the_runner_keeps_its_connections(engine: Engine, tables: tuple[Table, T
         for counter in range(10):
             assert storage.get("aaah.k")[1] == counter
             storage.update("aaah.k", b"v", HINT, counter)
+            with pytest.raises(StorageEntryAlreadyExistsError):
+                storage.add("aaah.k", b"again", HINT)
     finally:
         event.remove(engine, "connect", on_connect)
     assert len(opened) <= 1  # at most the first call of a runner new to this engine

@@ -408,6 +408,8 @@ def test_the_runner_keeps_its_connections(engine: Engine, tables: tuple[Table, T
     table = tables[0]
     storage = SQLStorage(engine, table)
     storage.add("aaah.k", b"v", HINT)
+    runner = runner_for(engine)
+    broken_read = runner.prepare(select(text_column("faroe_no_such_column")).select_from(table))
     opened: list[object] = []
 
     def on_connect(dbapi_connection: object, _record: object) -> None:
@@ -420,6 +422,40 @@ def test_the_runner_keeps_its_connections(engine: Engine, tables: tuple[Table, T
             storage.update("aaah.k", b"v", HINT, counter)
             with pytest.raises(StorageEntryAlreadyExistsError):
                 storage.add("aaah.k", b"again", HINT)
+            with pytest.raises(SQLError):
+                runner.read_one(broken_read, {})
     finally:
         event.remove(engine, "connect", on_connect)
     assert len(opened) <= 1  # at most the first call of a runner new to this engine
+
+
+def test_a_statement_without_a_value_for_a_parameter_names_it(engine: Engine, tables: tuple[Table, Table]) -> None:
+    table = tables[0]
+    runner = runner_for(engine)
+    by_key = runner.prepare(select(table.c.value).where(table.c.key == bindparam("key")))
+    with pytest.raises(KeyError) as raised:
+        runner.read_one(by_key, {})
+    assert raised.value.args == ("no value for the statement parameter key",)
+
+
+def test_sqlite_timestamps_are_stored_as_sqlalchemy_writes_them(tmp_path: Path) -> None:
+    """What an application reading the table with SQLAlchemy expects: the DateTime type's text."""
+    from datetime import datetime, timezone
+
+    from faroe_flask.sql import create_engine
+
+    from ..backends import open_tables
+
+    path = tmp_path / "times.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with open_tables(engine) as (table, _users):
+            SQLStorage(engine, table).add("aaah.k", b"v", datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+            raw = sqlite3.connect(path)
+            try:
+                (stored,) = raw.execute(f"SELECT expires_at FROM {table.name}").fetchone()
+            finally:
+                raw.close()
+            assert stored == "2030-01-02 03:04:05.000000"
+    finally:
+        engine.dispose()

@@ -148,8 +148,8 @@ def report(
     """One line per module: counts per status, accepted equivalents and the score, then survivors.
 
     ``by_hand``: mutants mutmut cannot kill (code run at import time, whose calls mutmut credits to
-    whichever test ran first) that the named test kills when the change is made by hand; counted
-    as killed, in a column of their own."""
+    whichever test ran first; code run in a forked child) that the named test kills when the change
+    is made by hand; counted as killed, in a column of their own."""
     header = (
         f"{'module':44} {'mutants':>7} " + " ".join(f"{c:>11}" for c in _COLUMNS)
         + f" {'by hand':>7} {'equivalent':>10} {'score':>7}"

@@ -241,7 +241,8 @@ def test_importing_werkzeug_hashes_batch_by_batch(legacy_store: Any, batch_size:
 
     table = legacy_store.table
     fast_hash = generate_password_hash("old password", "pbkdf2:sha256:1000")
-    rows = {  # in id order (ids are chosen here): what the legacy column and the algorithm hold
+    rows = {  # what the legacy column and the algorithm hold; ids are given in reverse, so that the
+        # order rows were written in is not the id order the import must page through
         "u1": ("not a werkzeug hash", ""),
         "u2": (fast_hash, ""),
         "u3": ("neither is this", None),
@@ -252,7 +253,7 @@ def test_importing_werkzeug_hashes_batch_by_batch(legacy_store: Any, batch_size:
     ids = {}
     for index, (name, (legacy, algorithm)) in enumerate(rows.items()):
         user = legacy_store.create_user(f"{name}@example.com", b"h", "placeholder", b"s")
-        new_id = f"{index:02d}" + "a" * 22
+        new_id = f"{len(rows) - index:02d}" + "a" * 22
         with legacy_store.engine.begin() as connection:
             connection.execute(update(table).where(table.c.id == user.id).values(
                 id=new_id, legacy=legacy, password_hash_algorithm_id=algorithm))

@@ -44,12 +44,27 @@ def _server_param(name: str) -> Any:
     )
 
 
+#: ``FAROE_TEST_BACKENDS`` (comma-separated names, e.g. ``memory`` or ``sqlite,postgresql``) keeps
+#: only those backends in the lists below; unset, all of them run. Mutation testing uses it
+#: (docs/mutation-testing.md): the engine's mutants need only the in-memory parts.
+BACKENDS_VARIABLE = "FAROE_TEST_BACKENDS"
+_CHOSEN = {name.strip() for name in os.environ.get(BACKENDS_VARIABLE, "").split(",") if name.strip()}
+
+
+def _chosen(params: list[Any]) -> list[Any]:
+    return [param for param in params if not _CHOSEN or param.values[0] in _CHOSEN]
+
+
 #: The SQL backends alone (tests that need an engine use these).
-SQL_BACKENDS = [pytest.param("sqlite", id="sqlite"), _server_param("postgresql"), _server_param("mysql")]
-BACKENDS = [pytest.param("memory", id="memory"), *SQL_BACKENDS]
+_ALL_SQL_BACKENDS = [pytest.param("sqlite", id="sqlite"), _server_param("postgresql"), _server_param("mysql")]
+SQL_BACKENDS = _chosen(_ALL_SQL_BACKENDS)
+BACKENDS = _chosen([pytest.param("memory", id="memory"), *_ALL_SQL_BACKENDS])
 #: ``BACKENDS`` and Redis storage: for the tests marked ``redis_storage`` (the storage contract and
 #: the storage-heavy engine tests; the whole engine suite on Redis would add a minute to the run).
-STORAGE_BACKENDS = [*BACKENDS, _server_param("redis")]
+STORAGE_BACKENDS = _chosen([pytest.param("memory", id="memory"), *_ALL_SQL_BACKENDS, _server_param("redis")])
+#: The order in which a mutation run tries a mutant's tests (cheap backends first, so that a
+#: killed mutant is found fast): see ``pytest_collection_modifyitems`` in tests/conftest.py.
+BACKEND_COST = {"memory": 0, "sqlite": 1, "redis": 2, "postgresql": 3, "mysql": 4}
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()

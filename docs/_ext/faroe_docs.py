@@ -37,6 +37,7 @@ KEYS = frozenset(setting.name for setting in SETTINGS)
 #: Names that look like keys but are environment variables of the test suite, not configuration.
 NOT_CONFIGURATION = frozenset({
     "FAROE_TEST_POSTGRESQL_URL", "FAROE_TEST_MYSQL_URL", "FAROE_TEST_REDIS_URL", "FAROE_SCREENSHOT_DIR",
+    "FAROE_TEST_BACKENDS",
 })
 _KEY_LIKE = re.compile(r"FAROE_[A-Z0-9_]*[A-Z0-9]")
 

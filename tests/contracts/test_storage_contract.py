@@ -112,7 +112,9 @@ def test_values_are_stored_byte_for_byte(storage: Any, value: bytes) -> None:
 def test_an_expiry_hint_in_the_past_is_accepted(storage: Any) -> None:
     past = datetime(2001, 1, 1, tzinfo=timezone.utc)
     storage.add("aaaq.user", b"bucket", past)
-    storage.update("aaaq.user", b"bucket", past, 0)  # no exception: the hint is only a hint
+    assert storage.get("aaaq.user") == (b"bucket", 0)  # the hint is only a hint: still readable
+    storage.update("aaaq.user", b"refilled", past, 0)
+    assert storage.get("aaaq.user") == (b"refilled", 1)
 
 
 def test_a_write_is_visible_to_the_next_read_in_another_thread(storage: Any) -> None:

@@ -137,3 +137,11 @@ def test_buckets_are_keyed_by_exact_strings(server: Server) -> None:
         assert VERIFY_USER_PASSWORD.consume(_ctx(server, t), "User")
     assert not VERIFY_USER_PASSWORD.consume(_ctx(server, 5), "User")
     assert VERIFY_USER_PASSWORD.consume(_ctx(server, 6), "user")
+
+
+def test_a_clock_going_backwards_refills_nothing_even_with_one_second_intervals() -> None:
+    bucket = BucketKind("test.", capacity=5, refill_interval=1)
+    empty = TokenBucket(count=0, last_refilled_at=100)
+    assert bucket.refilled(empty, 99.5) == empty
+    assert bucket.refilled(empty, 100.0) == empty
+    assert bucket.refilled(empty, 101.5) == TokenBucket(count=1, last_refilled_at=101)

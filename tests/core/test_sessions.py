@@ -158,7 +158,9 @@ def test_password_and_email_changes_do_not_end_sessions(
     token, user_id = signed_up
     user_store.update_user_password_hash(user_id, b"h", "x", b"s", 0)
     user_store.update_user_email_address(user_id, "new@example.com", 0)
-    ok(server, "get_session", session_token=token)
+    session = ok(server, "get_session", session_token=token)["session"]
+    assert (session["id"], session["user_id"]) == (token.split(".")[0], user_id)
+    assert user_store.get_user(user_id).email_address == "new@example.com"
 
 
 def test_user_cache(

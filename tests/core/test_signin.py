@@ -119,7 +119,8 @@ def test_signin_is_invalidated_by_the_user(
 def test_signin_survives_an_email_address_change(server: Server, user_id: str, user_store: Any) -> None:
     token = _signin(server)
     user_store.update_user_email_address(user_id, "new@example.com", 0)
-    ok(server, "get_signin", signin_token=token)
+    signin = ok(server, "get_signin", signin_token=token)["signin"]
+    assert signin["id"] == token.split(".")[0] and signin["user_id"] == user_id
 
 
 def test_a_wrong_secret_is_checked_before_the_user_store(
@@ -196,6 +197,7 @@ def test_old_hashes_verify_under_a_listed_alias(
     server = make_server(user_password_hash_algorithms=[_renamed_algorithm(), FAST_USER_ALGORITHM])
     token = _signin(server)
     ok(server, "verify_signin_user_password", signin_token=token, password=STRONG_PASSWORD)
+    assert ok(server, "get_signin", signin_token=token)["signin"]["user_first_factor_verified"] is True
 
 
 def test_complete_signin(

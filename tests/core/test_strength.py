@@ -463,3 +463,148 @@ def test_bundled_list_is_cached_thread_safely() -> None:
     found.append(common_passwords_checker())
     assert len(found) == 9
     assert all(c is found[0] for c in found)
+
+
+# --- exact outcomes (issue 17: what each failure says, and the edges of each limit) --------------
+
+
+def test_the_request_line_headers_and_defaults(api: FakeRangeAPI) -> None:
+    checker = PwnedPasswordsChecker(base_url=api.base_url + "//")
+    assert checker.base_url == api.base_url and checker.timeout == 10.0
+    assert PwnedPasswordsChecker().base_url == "https://api.pwnedpasswords.com"
+    api.reply = Reply(body=b"")
+    assert checker.is_strong(PASSWORD) is True
+    # http.server folds a leading "//" in the path, so read the raw request line.
+    assert api.received.request_lines == [f"GET /range/{PREFIX} HTTP/1.1"]
+    headers = api.received.headers[0]
+    assert (headers["Accept"], headers["Add-Padding"], headers["User-Agent"]) == ("text/plain", "true", "faroe-flask")
+    unpadded = PwnedPasswordsChecker(base_url=api.base_url, add_padding=False)
+    assert unpadded.is_strong(PASSWORD) is True
+    assert "Add-Padding" not in api.received.headers[1]
+
+
+def _failure(checker: PwnedPasswordsChecker) -> str:
+    with pytest.raises(PasswordStrengthCheckError) as info:
+        checker.is_strong(PASSWORD)
+    assert_message_is_clean(info.value)
+    return str(info.value)
+
+
+def test_each_failure_says_what_failed(api: FakeRangeAPI, checker: PwnedPasswordsChecker) -> None:
+    api.reply = Reply(status=503)
+    assert _failure(checker) == "Pwned Passwords range request failed: HTTP status 503"
+    api.reply = Reply(body=lines(*OTHER_LINES), content_length=10_000)
+    assert _failure(checker) == "Pwned Passwords range response was cut short (IncompleteRead)"
+    api.reply = Reply(raw=b"this is not HTTP at all\r\n\r\n")
+    assert _failure(checker) == "Pwned Passwords range request failed: transport error (BadStatusLine)"
+    slow = PwnedPasswordsChecker(base_url=api.base_url, timeout=0.2)
+    api.reply = Reply(body=b"", delay_seconds=2.0)
+    assert _failure(slow) == "Pwned Passwords range request failed: transport error (TimeoutError)"
+    # A URL without a host: urllib's own error, whose reason is a plain string.
+    assert _failure(PwnedPasswordsChecker(base_url="http://")) == (
+        "Pwned Passwords range request failed: transport error (URLError)"
+    )
+
+
+def test_a_refused_connection_names_the_reason() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        checker = PwnedPasswordsChecker(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=2.0)
+        assert _failure(checker) == "Pwned Passwords range request failed: transport error (ConnectionRefusedError)"
+
+
+def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_not(api: FakeRangeAPI) -> None:
+    body = lines(*OTHER_LINES, f"{SUFFIX_UPPER}:2")
+    exact = PwnedPasswordsChecker(base_url=api.base_url, max_response_bytes=len(body))
+    api.reply = Reply(body=body)
+    assert exact.is_strong(PASSWORD) is False
+    api.reply = Reply(raw=b"HTTP/1.0 200 OK\r\n\r\n" + body)  # no Content-Length: counted while read
+    assert exact.is_strong(PASSWORD) is False
+    too_small = PwnedPasswordsChecker(base_url=api.base_url, max_response_bytes=len(body) - 1)
+    api.reply = Reply(body=body)
+    assert _failure(too_small) == "Pwned Passwords range response exceeds the size limit"
+    api.reply = Reply(raw=b"HTTP/1.0 200 OK\r\n\r\n" + body)
+    assert _failure(too_small) == "Pwned Passwords range response exceeds the size limit"
+    assert PwnedPasswordsChecker(max_response_bytes=1).base_url  # the smallest limit is allowed
+
+
+def test_a_body_longer_than_one_read_is_joined_and_counted_whole(api: FakeRangeAPI) -> None:
+    """200 KiB of other lines, then the listed one: read in several pieces, joined as they came."""
+    filler = [f"{i:035X}:1" for i in range(200 * 1024 // 38)]
+    body = lines(*filler, f"{SUFFIX_UPPER}:2")
+    assert len(body) > 3 * 65536
+    checker = PwnedPasswordsChecker(base_url=api.base_url, max_response_bytes=len(body))
+    api.reply = Reply(body=body)
+    assert checker.is_strong(PASSWORD) is False
+    # Without a Content-Length, the size counts every piece: 100 KiB more than allowed fails.
+    limited = PwnedPasswordsChecker(base_url=api.base_url, max_response_bytes=len(body) - 100 * 1024)
+    api.reply = Reply(raw=b"HTTP/1.0 200 OK\r\n\r\n" + body)
+    assert _failure(limited) == "Pwned Passwords range response exceeds the size limit"
+
+
+def test_padding_lines_with_spaces_and_repeated_lines(api: FakeRangeAPI, checker: PwnedPasswordsChecker) -> None:
+    api.reply = Reply(body=lines(f"{SUFFIX_UPPER}: 0 ", *OTHER_LINES))
+    assert checker.is_strong(PASSWORD) is True
+    # A padding line for the suffix does not hide a real line for it further on.
+    api.reply = Reply(body=lines(f"{SUFFIX_UPPER}:0", f"{SUFFIX_UPPER}:7"))
+    assert checker.is_strong(PASSWORD) is False
+
+
+def test_invalid_configuration_says_which_setting() -> None:
+    cases = [
+        (dict(base_url="ftp://example.invalid"), "base_url must be an http:// or https:// URL"),
+        (dict(timeout=0), "timeout must be positive"),
+        (dict(max_response_bytes=0), "max_response_bytes must be positive"),
+    ]
+    for options, message in cases:
+        with pytest.raises(ValueError) as info:
+            PwnedPasswordsChecker(**options)  # type: ignore[arg-type]
+        assert str(info.value) == message
+
+
+def test_static_lists_from_files(tmp_path: Path) -> None:
+    path = tmp_path / "list.txt"
+    path.write_bytes("# banned\nPassword\nsecr\u00e9t\n".encode("latin-1"))
+    exact = StaticPasswordList.from_file(path, case_sensitive=True, encoding="latin-1")
+    assert exact.case_sensitive is True and len(exact) == 2
+    assert "Password" in exact and "password" not in exact and "secr\u00e9t" in exact
+    assert exact.is_strong("password") is True and exact.is_strong("Password") is False
+    folded = StaticPasswordList.from_file(path, encoding="latin-1")
+    assert folded.case_sensitive is False and "PASSWORD" in folded
+    assert "something else" not in folded and 5 not in folded
+
+
+def test_a_count_followed_by_a_non_ascii_space_is_not_padding(
+    api: FakeRangeAPI, checker: PwnedPasswordsChecker
+) -> None:
+    """The body is read as ASCII: a UTF-8 no-break space after a zero count is not whitespace that
+    ``strip`` removes, so the line is a listing, not padding."""
+    api.reply = Reply(body=f"{SUFFIX_UPPER}:0".encode() + b"\xc2\xa0\n")
+    assert checker.is_strong(PASSWORD) is False
+
+
+def test_a_line_split_between_two_reads_is_found(api: FakeRangeAPI) -> None:
+    line = f"{SUFFIX_UPPER}:3".encode()
+    filler_size = 65536 - 20  # the listed line starts 20 bytes before the end of the first read
+    filler = b"\n".join(f"{i:035X}:1".encode() for i in range(filler_size // 38 + 1))[: filler_size - 1] + b"\n"
+    assert len(filler) == filler_size
+    checker = PwnedPasswordsChecker(base_url=api.base_url)
+    api.reply = Reply(body=filler + line + b"\n")
+    assert checker.is_strong(PASSWORD) is False
+
+
+def test_a_base_url_keeps_everything_but_trailing_slashes(api: FakeRangeAPI) -> None:
+    checker = PwnedPasswordsChecker(base_url=api.base_url + "/apiX//")
+    assert checker.base_url == api.base_url + "/apiX"
+    api.reply = Reply(body=b"")
+    assert checker.is_strong(PASSWORD) is True
+    assert api.received.request_lines == [f"GET /apiX/range/{PREFIX} HTTP/1.1"]
+
+
+def test_a_body_that_breaks_off_names_the_read_error(api: FakeRangeAPI, checker: PwnedPasswordsChecker) -> None:
+    chunk = lines(*OTHER_LINES, "")
+    api.reply = Reply(
+        raw=b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        + f"{len(chunk) + 500:x}\r\n".encode() + chunk
+    )
+    assert _failure(checker) == "Pwned Passwords range response could not be read (IncompleteRead)"

@@ -111,7 +111,9 @@ def test_create_has_no_counter_guard(rig: Rig, account: Account) -> None:
     rig.users.transform = lambda user: dataclasses.replace(
         user, password_hash_counter=INT32_MAX, email_address_counter=INT32_MAX
     )
-    create(rig.server, account.session_token)
+    model, token = create(rig.server, account.session_token)
+    assert model["user_id"] == account.user_id
+    assert ok(rig.server, GET, session_token=account.session_token, user_deletion_token=token)["user_deletion"] == model
 
 
 @pytest.mark.parametrize(

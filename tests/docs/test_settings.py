@@ -26,7 +26,7 @@ PACKAGE = ROOT / "faroe_flask"
 KEYS = {setting.name for setting in SETTINGS}
 #: ``FAROE_*`` environment variables of the test suite, not configuration keys.
 NOT_CONFIGURATION = {"FAROE_TEST_POSTGRESQL_URL", "FAROE_TEST_MYSQL_URL", "FAROE_TEST_REDIS_URL",
-                     "FAROE_SCREENSHOT_DIR"}
+                     "FAROE_SCREENSHOT_DIR", "FAROE_TEST_BACKENDS"}
 # A key-like name: not followed by more of a name, nor by a wildcard (``FAROE_REDIS_*``).
 _NAME = re.compile(r"FAROE_[A-Z0-9_]*[A-Z0-9](?![A-Z0-9_*])")
 _WILDCARD = re.compile(r"(FAROE_[A-Z0-9_]*)\*")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -87,8 +88,16 @@ def test_an_unknown_action_name_in_a_list_is_a_config_error_naming_it(make_app: 
 
 
 def test_known_names_in_either_list_are_accepted(make_app: AppFactory) -> None:
-    make_app({"FAROE_ACTION_ALLOWLIST": "get_session, delete_session"})
-    make_app({"FAROE_ACTION_BLOCKLIST": ["create_signup", "complete_user_password_reset"]})
+    def status(app: Flask, action: str, **arguments: str) -> int:
+        body = json.dumps({"action": action, "arguments": arguments})
+        return app.test_client().post("/faroe", data=body).status_code
+
+    allowing = make_app({"FAROE_ACTION_ALLOWLIST": "get_session, delete_session"})
+    assert status(allowing, "get_session", session_token="x.y") == 200
+    assert status(allowing, "create_signup", email_address="user@example.com") == 400
+    blocking = make_app({"FAROE_ACTION_BLOCKLIST": ["create_signup", "complete_user_password_reset"]})
+    assert status(blocking, "create_signup", email_address="user@example.com") == 400
+    assert status(blocking, "get_session", session_token="x.y") == 200
 
 
 @pytest.mark.parametrize(

@@ -314,3 +314,229 @@ def test_a_redis_restart_fails_calls_while_down_and_heals_without_a_new_storage(
     storage.update("aaah.one", b"v2", _in(60), 1)
     assert storage.get("aaah.one") == (b"v2", 2)
     storage.close()
+
+
+# Exact outcomes (issue 17) ---------------------------------------------------------------------
+
+
+def test_an_unreachable_redis_names_each_command_that_failed() -> None:
+    storage = RedisStorage.from_url(f"redis://127.0.0.1:{_closed_port()}/0", socket_connect_timeout=2)
+    calls = {
+        "GET": lambda: storage.get(EMAIL_KEY),
+        "SET": lambda: storage.add(EMAIL_KEY, b"v", _in(60)),
+        "EVALSHA": lambda: storage.update(EMAIL_KEY, b"v", _in(60), 0),
+        "DEL": lambda: storage.delete(EMAIL_KEY),
+    }
+    for command, call in calls.items():
+        with pytest.raises(RedisStorageError) as caught:
+            call()
+        assert str(caught.value) == f"Redis {command} failed: ConnectionError"
+    storage.close()
+
+
+def test_a_reply_error_keeps_its_code_only_when_it_is_one(redis_prefix: tuple[Any, str]) -> None:
+    client, prefix = redis_prefix
+    storage = RedisStorage(client, key_prefix=prefix)
+    client.rpush(prefix + EMAIL_KEY, b"a list")
+    with pytest.raises(RedisStorageError) as caught:
+        storage.get(EMAIL_KEY)
+    assert str(caught.value) == "Redis GET failed: ResponseError WRONGTYPE"
+    assert str(_storage_error("GET", ResponseError("Wrongtype in mixed case"))) == "Redis GET failed: ResponseError"
+    assert str(_storage_error("GET", ResponseError("ERR2 odd"))) == "Redis GET failed: ResponseError"
+    assert str(_storage_error("GET", ResponseError())) == "Redis GET failed: ResponseError"
+    # The code is the text before the first space: a tab does not end it.
+    assert str(_storage_error("GET", ResponseError("ERR\tinjected text"))) == "Redis GET failed: ResponseError"
+    assert str(_storage_error("GET", redis.TimeoutError("Timeout reading"))) == "Redis GET failed: TimeoutError"
+    # Only a reply error carries a code: another error's first word is not one.
+    assert str(_storage_error("GET", redis.ConnectionError("REFUSED by"))) == "Redis GET failed: ConnectionError"
+
+
+def test_missing_entries_are_reported_without_the_key(redis_storage: Any) -> None:
+    for call in (
+        lambda: redis_storage.get(EMAIL_KEY),
+        lambda: redis_storage.delete(EMAIL_KEY),
+    ):
+        with pytest.raises(StorageEntryNotFoundError) as caught:
+            call()
+        assert str(caught.value) == "no storage entry"
+    with pytest.raises(StorageEntryNotFoundError) as caught:
+        redis_storage.update(EMAIL_KEY, b"v", _in(60), 0)
+    assert str(caught.value) == "no storage entry with this counter"
+    redis_storage.add(EMAIL_KEY, b"v", _in(60))
+    with pytest.raises(StorageEntryAlreadyExistsError) as already:
+        redis_storage.add(EMAIL_KEY, b"w", _in(60))
+    assert str(already.value) == "storage entry already exists"
+
+
+def test_from_url_settings_and_its_error() -> None:
+    url = _test_url()
+    storage = RedisStorage.from_url(url, key_prefix="faroe-test-from-url:")
+    try:
+        assert storage.key_prefix == "faroe-test-from-url:"
+        pool = storage.client.connection_pool
+        assert isinstance(pool, redis.BlockingConnectionPool)
+        assert (pool.max_connections, pool.timeout) == (32, 5.0)
+        kwargs = pool.connection_kwargs
+        assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (5.0, 5.0)
+        assert kwargs["retry"].get_retries() == 0  # a write whose reply was lost is not sent again
+    finally:
+        storage.close()
+    with pytest.raises(ValueError) as caught:
+        RedisStorage.from_url("http://localhost:6379")
+    assert str(caught.value) == "the Redis URL must start with redis://, rediss://, unix://"
+    with pytest.raises(ValueError):
+        RedisStorage.from_url(6379)  # type: ignore[arg-type]
+
+
+def test_close_closes_the_pooled_connections(redis_prefix: tuple[Any, str]) -> None:
+    admin, _ = redis_prefix
+    name = f"faroe-test-close-{secrets.token_hex(4)}"
+    storage = RedisStorage.from_url(_test_url(), client_name=name)
+    with pytest.raises(StorageEntryNotFoundError):
+        storage.get("aaah.nothing")  # opens a connection, which stays in the pool
+    assert len(_own_connection_ids(admin, name)) == 1
+    storage.close()
+    deadline = time.monotonic() + 5
+    while _own_connection_ids(admin, name) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _own_connection_ids(admin, name) == []
+    with pytest.raises(StorageEntryNotFoundError):
+        storage.get("aaah.nothing")  # a later call opens a new one
+    storage.close()
+
+
+def test_the_script_is_sent_once_then_called_by_its_digest(private_redis: PrivateRedis) -> None:
+    storage = RedisStorage.from_url(private_redis.url)
+    try:
+        admin = storage.client
+        admin.script_flush()
+        admin.config_resetstat()
+        storage.add("aaah.k", b"v0", _in(60))
+        for counter in range(5):
+            storage.update("aaah.k", f"v{counter + 1}".encode(), _in(60), counter)
+        assert storage.get("aaah.k") == (b"v5", 5)
+        stats = admin.info("commandstats")
+        assert stats["cmdstat_evalsha"]["calls"] == 5
+        assert stats["cmdstat_eval"]["calls"] == 1  # after the one NOSCRIPT
+    finally:
+        storage.close()
+
+
+def test_counter_messages(redis_prefix: tuple[Any, str]) -> None:
+    client, prefix = redis_prefix
+    storage = RedisStorage(client, key_prefix=prefix)
+    client.set(prefix + "aaaq.full", INT32_MAX.to_bytes(4, "big") + b"bucket", px=60_000)
+    with pytest.raises(RedisStorageError) as overflow:
+        storage.update("aaaq.full", b"next", _in(60), INT32_MAX)
+    assert str(overflow.value) == "the storage entry's counter would overflow an int32"
+    with pytest.raises(StorageEntryNotFoundError) as stale:
+        storage.update("aaaq.full", b"next", _in(60), -1)
+    assert str(stale.value) == "no storage entry with this counter"
+
+
+class _CountingRedis(redis.Redis):
+    """A client that counts the commands sent through ``execute_command`` (an instrumented client)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: list[str] = []
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.commands.append(str(args[0]))
+        return super().execute_command(*args, **options)
+
+
+class _OnlyExecute:
+    """A client with nothing but ``execute_command`` (no pool to take connections from)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        return self.inner.execute_command(*args, **options)
+
+
+def test_which_clients_take_the_fast_path(redis_prefix: tuple[Any, str]) -> None:
+    _, prefix = redis_prefix
+    url = _test_url()
+    pooled = _CountingRedis.from_url(url)
+    single = _CountingRedis.from_url(url, single_connection_client=True)
+    try:
+        for client, through_client in ((pooled, False), (single, True)):
+            storage = RedisStorage(client, key_prefix=prefix)
+            storage.add("aaah.path", b"v", _in(60))
+            assert storage.get("aaah.path") == (b"v", 0)
+            storage.delete("aaah.path")
+            assert client.commands == (["SET", "GET", "DEL"] if through_client else [])
+        slow = RedisStorage(pooled, key_prefix=prefix, fast_path=False)
+        slow.add("aaah.path", b"v", _in(60))
+        assert pooled.commands == ["SET"]
+        bare = RedisStorage(_OnlyExecute(pooled), key_prefix=prefix)
+        assert bare.get("aaah.path") == (b"v", 0)
+        assert pooled.commands == ["SET", "GET"]
+    finally:
+        pooled.close()
+        single.close()
+
+
+def test_settings_are_checked_and_default_to_no_prefix(redis_prefix: tuple[Any, str]) -> None:
+    client, _ = redis_prefix
+    key = f"faroe-test-{secrets.token_hex(6)}:aaah.unprefixed"
+    storage = RedisStorage(client)
+    assert storage.key_prefix == ""
+    try:
+        storage.add(key, b"v", _in(60))
+        assert client.get(key) == b"\x00\x00\x00\x00v"
+    finally:
+        client.delete(key)
+    assert RedisStorage(client, minimum_ttl=timedelta(milliseconds=1)).key_prefix == ""
+    cases = [
+        (lambda: RedisStorage(client, key_prefix=b"p:"), TypeError, "key_prefix must be a string"),
+        (lambda: RedisStorage(client, minimum_ttl=timedelta(microseconds=999)), ValueError,
+         "minimum_ttl must be at least one millisecond"),
+        (lambda: RedisStorage(redis.Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True)), ValueError,
+         "the Redis client must not decode responses (values are bytes)"),
+    ]
+    for make, error, message in cases:
+        with pytest.raises(error) as caught:
+            make()
+        assert str(caught.value) == message
+
+
+def test_a_string_too_short_for_a_counter_is_not_a_faroe_entry(redis_prefix: tuple[Any, str]) -> None:
+    client, prefix = redis_prefix
+    client.set(prefix + "aaah.short", b"xyz")
+    with pytest.raises(RedisStorageError) as caught:
+        RedisStorage(client, key_prefix=prefix).get("aaah.short")
+    assert str(caught.value) == "Redis GET: the entry is not a Faroe storage entry"
+
+
+def test_commands_through_the_client_by_name(private_redis: PrivateRedis) -> None:
+    """Through ``execute_command``: the update script by its digest, loaded once after NOSCRIPT."""
+    client = _CountingRedis.from_url(private_redis.url, single_connection_client=True)
+    try:
+        client.script_flush()
+        client.commands.clear()
+        storage = RedisStorage(client)
+        storage.add("aaah.k", b"v0", _in(60))
+        storage.update("aaah.k", b"v1", _in(60), 0)
+        storage.update("aaah.k", b"v2", _in(60), 1)
+        assert client.commands == ["SET", "EVALSHA", "EVAL", "EVALSHA"]
+        assert storage.get("aaah.k") == (b"v2", 2)
+    finally:
+        client.close()
+
+
+def test_close_works_on_a_client_without_a_pool(redis_prefix: tuple[Any, str]) -> None:
+    client, prefix = redis_prefix
+    closed: list[bool] = []
+
+    class Bare(_OnlyExecute):
+        def close(self) -> None:
+            closed.append(True)
+
+    storage = RedisStorage(Bare(client), key_prefix=prefix)
+    storage.add("aaah.bare", b"v", _in(60))
+    storage.close()
+    assert closed == [True]
+    assert storage.get("aaah.bare") == (b"v", 0)

@@ -263,7 +263,8 @@ def test_the_applications_alembic_after_the_cli_says_what_to_do(
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE faroe_alembic_version"))
     assert _versions(engine, "alembic_version") == {"app_0001", "faroe_0001"}
-    command.upgrade(config, "heads")  # nothing left to do, no error
+    command.upgrade(config, "heads")  # nothing left to do
+    assert _versions(engine, "alembic_version") == {"app_0001", "faroe_0001"}
     # Autogenerate leaves Faroe's tables alone (and would Faroe's old version table too).
     assert app_alembic.check_reports(config) == ""
 

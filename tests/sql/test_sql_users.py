@@ -119,8 +119,9 @@ def test_an_application_table_with_other_names_and_fewer_columns(engine: Engine,
     _exercise(store)
     bob = store.create_user("bob@example.com", b"h", "alg", b"s")
     assert store.get_user(bob.id).display_name == ""
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as raised:
         store.set_user_display_name(bob.id, "Bob")
+    assert str(raised.value) == f"table {table.name} has no display name column"
 
 
 def test_a_table_without_a_required_column_is_refused(engine: Engine, metadata: MetaData) -> None:

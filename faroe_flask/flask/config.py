@@ -135,6 +135,48 @@ DEFAULTS: Mapping[str, Any] = {
     # Operations: off unless a path is set.
     "FAROE_HEALTH_PATH": None,
     "FAROE_METRICS_PATH": None,
+    # Safe on the open internet (faroe_flask.flask.client_limits, .captcha, .fair_connections,
+    # .rejections; docs/limits.md).
+    # "on" | "off" (or a bool): every per-client limit at once; "off" for test suites and load tests.
+    "FAROE_CLIENT_LIMITS": "on",
+    # Emails (sign-up codes, temporary passwords, email-update codes) one client may cause:
+    # "N/minute" (second, minute, hour, day; "N/5 minutes"), (N, seconds per token), or None (no limit).
+    "FAROE_CLIENT_EMAIL_LIMIT": "10/minute",
+    # Password checks and hashes one client may cause, across every account: as above.
+    "FAROE_CLIENT_PASSWORD_LIMIT": "30/minute",
+    # Header (str) in which an authenticated endpoint caller forwards its end user's IP address;
+    # None: never read.
+    "FAROE_CLIENT_ADDRESS_HEADER": "Faroe-Client-Address",
+    # IPv6 clients are counted per network of this many leading bits (int, 1-128).
+    "FAROE_CLIENT_IPV6_PREFIX": 64,
+    # Captcha provider: "turnstile" | "hcaptcha" | "recaptcha"; None: no captcha.
+    "FAROE_CAPTCHA_PROVIDER": None,
+    # The provider's public site key (str), shown in the pages' widget.
+    "FAROE_CAPTCHA_SITE_KEY": None,
+    # The provider's secret key (str), sent to its siteverify URL only.
+    "FAROE_CAPTCHA_SECRET_KEY": None,
+    # Actions that need a solved captcha (names, list or comma-separated str).
+    "FAROE_CAPTCHA_ACTIONS": ("create_signup", "create_signin", "create_user_password_reset"),
+    # Seconds (float) one siteverify call may take in all; past it the action is refused (503).
+    "FAROE_CAPTCHA_TIMEOUT": 5.0,
+    # Siteverify calls (int) that may run at once; a further one is refused at once (503).
+    "FAROE_CAPTCHA_MAX_CONCURRENT_CHECKS": 2,
+    # Least reCAPTCHA v3 score (float, 0-1) a token needs; None: the score is not checked.
+    "FAROE_CAPTCHA_MIN_SCORE": None,
+    # siteverify URL (str); None: the provider's.
+    "FAROE_CAPTCHA_VERIFY_URL": None,
+    # The widget's script URL (str); None: the provider's.
+    "FAROE_CAPTCHA_SCRIPT_URL": None,
+    # SMTP conversations (int) that may run at once; a send that finds them busy waits (below).
+    "FAROE_SMTP_MAX_CONCURRENT_SENDS": 2,
+    # Sends (int) that may wait for a free SMTP conversation; a further send fails at once.
+    "FAROE_SMTP_MAX_QUEUED_SENDS": 2,
+    # Open connections (int) one client address may hold in serve(); 0 or None: no cap.
+    "FAROE_SERVE_CONNECTIONS_PER_ADDRESS": 50,
+    # Seconds (float) over which repeated rejections are summarised in one log line.
+    "FAROE_REJECTION_LOG_INTERVAL": 60.0,
+    # Token (str) the health and metrics routes require as "Authorization: Bearer <token>"; None: open.
+    "FAROE_OPERATIONS_TOKEN": None,
 }
 
 

@@ -24,18 +24,14 @@ import dataclasses
 import ipaddress
 import logging
 import math
-import random
 import re
-import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import TooManyRequests
 
-from ..core.actions import ActionFailure, Context
-from ..core.interfaces import FaroeError, StorageEntryNotFoundError
+from ..core.interfaces import FaroeError
 from ..core.ratelimit import BucketKind
-from ..core.records import TokenBucket
 from .config import ConfigError, _bool, _int
 
 if TYPE_CHECKING:
@@ -191,30 +187,12 @@ class ClientLimits:
     @staticmethod
     def _take(server: Server, limit: ClientLimit, client: str, log: RejectionLog) -> int | None:
         """``None`` when a token was taken, else the whole seconds until the next one."""
-        bucket = limit.bucket
         try:
-            for _ in range(MAX_ATTEMPTS):
-                ctx = Context(server, "client_limit", "", server.clock.now())
-                try:
-                    if bucket.consume(ctx, client):
-                        return None
-                    return _seconds_to_next_token(ctx, bucket, client)
-                except ActionFailure:  # a lost compare-and-swap: read again
-                    time.sleep(random.uniform(0, 0.002))
-            return 1
+            wait = limit.bucket.take_outside_actions(server, client, MAX_ATTEMPTS)
         except Exception as exc:  # noqa: BLE001 - the storage failed: let the action meet it
             log.note(f"per-client limit {limit.name} not applied: the storage failed ({type(exc).__name__})")
             return None
-
-
-def _seconds_to_next_token(ctx: Context, bucket: BucketKind, client: str) -> int:
-    try:
-        value, _ = ctx.server.storage.get(ctx.key(bucket.prefix, client))
-    except StorageEntryNotFoundError:
-        return 1
-    refilled = bucket.refilled(TokenBucket.decode(value), ctx.timestamp)
-    wait = refilled.last_refilled_at + bucket.refill_interval - ctx.timestamp
-    return max(1, math.ceil(wait))
+        return None if wait is None else max(1, math.ceil(wait))
 
 
 @dataclasses.dataclass(frozen=True)

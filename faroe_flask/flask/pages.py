@@ -27,6 +27,7 @@ from flask.sansio.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
 from .config import ConfigError
+from .pages_limits import register_limit_pages
 
 try:
     from .pages_account import register_account_pages
@@ -66,6 +67,7 @@ def create_pages_blueprint(name: str = "faroe_pages", url_prefix: str = "/accoun
     blueprint.before_request(_check_csrf)
     register_auth_pages(blueprint)
     register_account_pages(blueprint)
+    register_limit_pages(blueprint)
     return blueprint
 
 

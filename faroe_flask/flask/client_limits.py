@@ -117,7 +117,7 @@ class ClientLimit:
 def parse_rate(value: Any, key: str) -> tuple[int, int] | None:
     """``(capacity, seconds per token)`` from ``"10/minute"``, ``"10 per minute"``,
     ``"60/5 minutes"`` or ``(capacity, seconds)``; ``None`` for no limit (``None``, ``"off"``, 0)."""
-    if value is None or value is False or (isinstance(value, str) and value.strip().lower() in _OFF):
+    if value is None or value is False or value == 0 or (isinstance(value, str) and value.strip().lower() in _OFF):
         return None
     if isinstance(value, (tuple, list)) and len(value) == 2:
         capacity, seconds = value

@@ -8,9 +8,12 @@ metrics label: ``bad_request``, ``unauthorized``, ``too_large``, ``client_limit:
 Within one interval (``FAROE_REJECTION_LOG_INTERVAL``, 60 s) the first rejection of each reason
 is logged at once, as ``faroe request rejected with <status>: <reason>``, at most
 ``MAX_REASONS_LOGGED`` reasons; the others are only counted, and when the interval ends one line
-sums them up::
+sums them up (at the level of the worst of them)::
 
-    faroe rejected 5593 more requests in the last 60 s: 400 unknown action x5000; 429 client limit email x593
+    faroe held back 5593 repeated log lines in the last 60 s: 400 unknown action x5000; 429 client limit email x593
+
+Other problems that can repeat with every request (a storage the per-client limits cannot reach)
+are logged the same way with ``note``.
 
 So a flood costs at most ``MAX_REASONS_LOGGED + 1`` lines an interval, whatever it sends. With
 metrics on, ``faroe_rejected_requests_total{status, kind}`` counts every one of them.
@@ -57,6 +60,7 @@ class RejectionLog:
         self._started = 0.0
         self._logged: set[tuple[int, str]] = set()
         self._held: dict[tuple[int, str], int] = {}
+        self._held_level = logging.INFO
         self._timer: threading.Timer | None = None
         #: Every rejection recorded since start, by (status, kind); for tests and checks.
         self.totals: dict[tuple[int, str], int] = {}
@@ -91,6 +95,7 @@ class RejectionLog:
                 if key not in self._held and len(self._held) >= MAX_REASONS_COUNTED:
                     key = (status, "other reasons")
                 self._held[key] = self._held.get(key, 0) + 1
+                self._held_level = max(self._held_level, level)
                 if self._timer is None:
                     delay = max(0.0, self._started + self.interval - now)
                     self._timer = threading.Timer(delay, self.flush)
@@ -106,6 +111,7 @@ class RejectionLog:
         """Write the summary of what was held back (if anything) and start a new interval."""
         with self._lock:
             held, self._held = self._held, {}
+            level, self._held_level = self._held_level, logging.INFO
             timer, self._timer = self._timer, None
             self._started, self._logged = self._clock(), set()
         if timer is not None and timer is not threading.current_thread():
@@ -113,7 +119,8 @@ class RejectionLog:
         if not held:
             return
         parts = sorted(held.items(), key=lambda item: (-item[1], item[0]))
-        self.logger.info(
+        self.logger.log(
+            level,
             "faroe held back %d repeated log lines in the last %g s: %s",
             sum(held.values()),
             self.interval,

@@ -258,6 +258,8 @@ class FlaskMailEmailSender(TemplateEmailSender):
                 raise TimeoutError(f"no SMTP conversation was free within {self.deadline:g} s")
             try:
                 remaining = self.deadline - (time.monotonic() - started)
+                if remaining <= 0:
+                    raise TimeoutError(f"no SMTP conversation was free within {self.deadline:g} s")
                 self._calls.run(send, remaining, "sending the email")
             finally:
                 self._conversations.release()

@@ -79,6 +79,7 @@ MAX_ATTEMPTS = 32
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d+)?\s*(second|minute|hour|day)s?\s*$", re.IGNORECASE)
 _OFF = ("", "off", "none", "0")
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
 
 
 class ClientLimitExceeded(TooManyRequests, FaroeError):
@@ -143,6 +144,8 @@ def client_key(address: str | None, ipv6_prefix: int = 64) -> str:
     address as the IPv4 address; anything else (a unix socket, no address) as ``unknown``."""
     if not address:
         return "unknown"
+    if _IPV4.fullmatch(address):  # the common case, already in its one spelling
+        return address
     try:
         parsed = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:

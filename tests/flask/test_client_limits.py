@@ -200,7 +200,7 @@ def test_client_names() -> None:
     assert client_key("2001:db8:1:2:aaaa::1", 128) == "2001:db8:1:2:aaaa::1/128"
     assert client_key("::ffff:203.0.113.7") == "203.0.113.7"
     assert client_key("fe80::1%eth0") == "fe80::/64"
-    assert client_key(None) == client_key("") == client_key("localhost") == "unknown"
+    assert client_key(None) == client_key("") == client_key("localhost") == client_key("01.2.3.4") == "unknown"
 
 
 def test_ipv6_clients_of_one_network_share_their_limit(make_app: AppFactory) -> None:

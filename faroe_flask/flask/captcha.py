@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import http.client
 import json
+import threading
 import urllib.parse
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -162,8 +163,10 @@ class CaptchaVerifier:
         self._url = url
         self.timeout = timeout
         self.min_score = min_score
+        if max_concurrent_checks < 1:
+            raise ValueError("max_concurrent_checks must be at least 1")
         self._calls = BoundedCalls(
-            max_concurrent_checks, "faroe-captcha-check", "too many captcha checks are running"
+            threading.BoundedSemaphore(max_concurrent_checks), "faroe-captcha-check", "too many captcha checks are running"
         )
 
     @property

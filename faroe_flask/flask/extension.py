@@ -113,6 +113,15 @@ class FaroeState:
             guard.admit_in_process(action)
         return self.server.invoke(action, arguments)
 
+    def admit(self, action: str) -> None:
+        """Apply the per-client limits and the captcha of ``action`` to the current request, as
+        ``invoke`` does, without running it: for code that does the work of an action another
+        way (the pages' decoys in generic-responses mode stand in for ``verify_*`` actions).
+        Raises as ``invoke`` would; does nothing outside a request."""
+        guard = self.guard
+        if guard is not None and action in guard.actions:
+            guard.admit_in_process(action)
+
 
 class Faroe:
     """The Faroe auth server as a Flask extension.

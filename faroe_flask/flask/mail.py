@@ -228,9 +228,8 @@ class FlaskMailEmailSender(TemplateEmailSender):
         super().__init__(app, subjects)
         self.timeout = timeout
         self.deadline = deadline
-        self._calls = BoundedCalls(
-            max_pending_sends, "faroe-smtp-send", "too many SMTP sends are still running"
-        )
+        self._pending = threading.BoundedSemaphore(max_pending_sends)
+        self._calls = BoundedCalls(self._pending, "faroe-smtp-send", "too many SMTP sends are still running")
         self._conversations = threading.BoundedSemaphore(max_concurrent_sends)
         self._entries = threading.BoundedSemaphore(max_concurrent_sends + max_queued_sends)
 

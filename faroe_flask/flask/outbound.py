@@ -2,9 +2,9 @@
 
 A socket timeout bounds each read, not a server that answers one byte at a time. So the call runs
 on a helper thread; the caller waits at most the deadline, then shuts the call's socket down,
-which makes the helper's blocked read or write return at once and the helper end. At most
-``max_pending`` helpers exist at once (those given up on included, until they end); beyond that
-a call fails at once.
+which makes the helper's blocked read or write return at once and the helper end. At most as
+many helpers as the ``pending`` semaphore has slots exist at once (those given up on included,
+until they end); beyond that a call fails at once.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 
 class TooManyPendingCalls(RuntimeError):
-    """``max_pending`` helpers are still running: the call was not started."""
+    """Every helper slot is taken by a running call: the call was not started."""
 
 
 class Attempt(Generic[T]):
@@ -73,10 +73,9 @@ class Attempt(Generic[T]):
 class BoundedCalls:
     """Runs calls on helper threads named ``thread_name``, each within its deadline."""
 
-    def __init__(self, max_pending: int, thread_name: str, busy_message: str) -> None:
-        if max_pending < 1:
-            raise ValueError("max_pending must be at least 1")
-        self._pending = threading.BoundedSemaphore(max_pending)
+    def __init__(self, pending: threading.BoundedSemaphore, thread_name: str, busy_message: str) -> None:
+        #: One slot per helper thread that may exist at once (the owner may wait on it too).
+        self._pending = pending
         self.thread_name = thread_name
         self.busy_message = busy_message
 

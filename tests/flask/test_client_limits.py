@@ -449,3 +449,19 @@ def test_the_memory_storage_keeps_buckets_under_the_client_prefix(make_app: AppF
     assert json.loads(value)["count"] == 9
     with pytest.raises(StorageEntryNotFoundError):
         storage.get("tenant1:client.password.203.0.113.5")
+
+
+def test_admit_applies_an_actions_limits_without_running_it(
+    make_app: AppFactory, email_sender: CapturingEmailSender
+) -> None:
+    app = make_app({"FAROE_CLIENT_PASSWORD_LIMIT": "2/minute"})
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.2"}):
+        current_faroe.admit("verify_signin_user_password")
+        current_faroe.admit("get_session")  # never limited
+        current_faroe.admit("set_signup_password")
+        with pytest.raises(ClientLimitExceeded):
+            current_faroe.admit("verify_user_deletion_user_password")
+    with app.app_context():
+        for _ in range(3):
+            current_faroe.admit("verify_signin_user_password")  # outside a request: nothing
+    assert email_sender.messages == []

@@ -32,6 +32,15 @@ from .conftest import AppFactory
 GOOD = "good-token-" + "A" * 40
 SITE_KEY = "1x00000000000000000000AA"
 SECRET_KEY = "fake-siteverify-secret"
+WIDGET_SCRIPT = f"""
+document.querySelectorAll(".cf-turnstile").forEach(function (widget) {{
+  var field = document.createElement("input");
+  field.type = "hidden";
+  field.name = "cf-turnstile-response";
+  field.value = "{GOOD}";
+  widget.appendChild(field);
+}});
+"""
 
 
 class FakeSiteverify(ThreadingHTTPServer):
@@ -55,6 +64,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:
         pass
+
+    def do_GET(self) -> None:
+        """``/api.js``: a stand-in for the provider's widget script, which puts ``GOOD`` in the
+        widget's form field as the real widget does once solved."""
+        if self.path != "/api.js":
+            self.send_error(404)
+            return
+        script = WIDGET_SCRIPT.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/javascript")
+        self.send_header("Content-Length", str(len(script)))
+        self.end_headers()
+        self.wfile.write(script)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))

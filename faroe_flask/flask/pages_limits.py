@@ -29,7 +29,7 @@ def wait_in_words(seconds: float) -> str:
         return f"{seconds} seconds"
     if seconds < 90:
         return "about a minute"
-    if seconds < 3600:
+    if seconds < 3570:
         return f"about {round(seconds / 60)} minutes"
     if seconds < 5400:
         return "about an hour"

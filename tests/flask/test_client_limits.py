@@ -213,7 +213,7 @@ def test_ipv6_clients_of_one_network_share_their_limit(make_app: AppFactory) -> 
 def test_wait_in_words() -> None:
     assert [wait_in_words(s) for s in (0.2, 1, 6, 59, 60, 89, 90, 600, 3599, 3600, 7200)] == [
         "a second", "a second", "6 seconds", "59 seconds", "about a minute", "about a minute",
-        "about 2 minutes", "about 10 minutes", "about 60 minutes", "about an hour", "about 2 hours",
+        "about 2 minutes", "about 10 minutes", "about an hour", "about an hour", "about 2 hours",
     ]
 
 

@@ -10,7 +10,6 @@ import contextlib
 import http.client
 import json
 import logging
-import resource
 import socket
 import threading
 import time
@@ -25,7 +24,7 @@ from faroe_flask.core.records import Signup
 from faroe_flask.flask.extension import Faroe
 
 from ..conftest import BannedPasswords, CapturingEmailSender, CapturingErrorLogger
-from ..servers import serve_production
+from ..servers import open_files_limit, serve_production
 from .conftest import FAST_HASHING, PASSWORD
 from .smtp import SMTPSink, StalledSMTPServer
 
@@ -33,12 +32,8 @@ from .smtp import SMTPSink, StalledSMTPServer
 @pytest.fixture(autouse=True)
 def enough_descriptors() -> Iterator[None]:
     """Room for 2,000 client sockets and the server's channels in this one process."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = 8192 if hard == resource.RLIM_INFINITY else min(8192, hard)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    yield
-    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    with open_files_limit(8192):
+        yield
 
 
 class Client:

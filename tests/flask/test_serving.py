@@ -19,7 +19,7 @@ from waitress.channel import HTTPChannel
 from faroe_flask.flask.config import ConfigError
 from faroe_flask.flask.serving import BODY_FRAMING_ALLOWANCE, waitress_settings
 
-from ..servers import serve_production
+from ..servers import open_files_limit, serve_production
 from .conftest import AppFactory
 
 GET_SESSION = json.dumps({"action": "get_session", "arguments": {"session_token": "x.y"}}).encode()
@@ -29,12 +29,8 @@ HALF_REQUEST = b"POST /faroe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\
 @pytest.fixture(autouse=True)
 def enough_descriptors() -> Iterator[None]:
     """Room for 350 client sockets and as many server channels in this one process."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    yield
-    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    with open_files_limit(4096):
+        yield
 
 
 def post(port: int, body: bytes = GET_SESSION, timeout: float = 5.0) -> tuple[int, bytes]:

@@ -38,6 +38,10 @@ from .memory import MemoryStorage, MemoryUserStore
 _FLASK_LAYER = {
     "all_sessions_ended": "flask.signals",
     "ANONYMOUS_USER": "flask.views",
+    "CaptchaError": "flask.captcha",
+    "CaptchaRejected": "flask.captcha",
+    "CaptchaUnavailable": "flask.captcha",
+    "ClientLimitExceeded": "flask.client_limits",
     "AnonymousUser": "flask.views",
     "clear_session_cookie": "flask.views",
     "ConfigError": "flask.config",
@@ -85,6 +89,8 @@ def __getattr__(name: str) -> object:
 
 if TYPE_CHECKING:
     from .flask.blueprint import create_blueprint
+    from .flask.captcha import CaptchaError, CaptchaRejected, CaptchaUnavailable
+    from .flask.client_limits import ClientLimitExceeded
     from .flask.config import ConfigError
     from .flask.extension import Faroe, FaroeState, current_faroe
     from .flask.mail import ConsoleEmailSender, FlaskMailEmailSender
@@ -124,6 +130,10 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "CaptchaError",
+    "CaptchaRejected",
+    "CaptchaUnavailable",
+    "ClientLimitExceeded",
     "ActionErrorLogger",
     "ConfigError",
     "ConsoleEmailSender",

@@ -15,7 +15,9 @@ its keyword arguments on to ``Faroe(app, ...)``)::
 * ``memory_parts()``: ``MemoryStorage``, ``MemoryUserStore``, an ``Outbox`` and the offline
   password strength check (no internet), as keyword arguments for ``Faroe``.
 * ``FAST_PASSWORD_HASHING``: ``FAROE_*_ARGON2_*`` settings with tiny Argon2id parameters (real
-  Argon2id, a millisecond per hash). ``memory_faroe`` applies them with ``setdefault``.
+  Argon2id, a millisecond per hash). ``memory_faroe`` applies them with ``setdefault``, and
+  ``FAROE_CLIENT_LIMITS = "off"`` too (a test client is one address making many requests; set
+  it ``"on"`` in a test about the per-client limits).
 * ``Outbox``: an email sender that renders Faroe's messages from the real templates (yours
   included) and keeps them, with the verification ``code`` and ``temporary_password`` taken out;
   ``outbox.code_for(address)``, ``outbox.temporary_password_for(address)``.
@@ -204,9 +206,11 @@ def memory_parts(app: Flask | None = None, **overrides: Any) -> dict[str, Any]:
 
 
 def memory_faroe(app: Flask, **faroe_kwargs: Any) -> Faroe:
-    """``Faroe(app)`` on ``memory_parts(app)`` with ``FAST_PASSWORD_HASHING`` (setdefault)."""
+    """``Faroe(app)`` on ``memory_parts(app)`` with ``FAST_PASSWORD_HASHING`` and the per-client
+    limits off (setdefault)."""
     for key, value in FAST_PASSWORD_HASHING.items():
         app.config.setdefault(key, value)
+    app.config.setdefault("FAROE_CLIENT_LIMITS", "off")
     return Faroe(app, **memory_parts(app, **faroe_kwargs))
 
 

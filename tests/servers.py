@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import resource
 import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 from waitress import create_server, wasyncore
+
+
+@contextlib.contextmanager
+def open_files_limit(wanted: int) -> Iterator[None]:
+    """Raise the soft open-files limit to ``wanted`` (at most the hard limit) for a while, for
+    tests that hold thousands of client sockets and server channels in one process."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 @contextlib.contextmanager

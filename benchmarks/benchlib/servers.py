@@ -125,8 +125,9 @@ class ServerProcess:
 
 
 def start_example(settings: dict[str, str], name: str) -> ServerProcess:
-    """``examples/app.py`` as it is, configured by its environment variables only."""
-    environment = {**settings, "FAROE_PASSWORD_STRENGTH_CHECK": "offline"}
+    """``examples/app.py`` as it is, configured by its environment variables only. A load test is
+    one client making many requests: the per-client limits are off unless ``settings`` says."""
+    environment = {"FAROE_CLIENT_LIMITS": "off", **settings, "FAROE_PASSWORD_STRENGTH_CHECK": "offline"}
     return ServerProcess(name, [sys.executable, str(EXAMPLE)], environment)
 
 

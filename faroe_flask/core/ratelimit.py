@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import random
+import time
+from typing import TYPE_CHECKING
 
-from .actions import Context, conflict, fail, from_unix_seconds
+from .actions import ActionFailure, Context, conflict, fail, from_unix_seconds
 from .interfaces import StorageEntryAlreadyExistsError, StorageEntryNotFoundError
 from .records import INT32_MAX, TokenBucket
+
+if TYPE_CHECKING:
+    from .server import Server
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +86,32 @@ class BucketKind:
         """Consume: ``rate_limited`` when the bucket is empty."""
         if not self.consume(ctx, key):
             fail("rate_limited")
+
+    def seconds_until_token(self, ctx: Context, key: str) -> float:
+        """Read-only: how long until the bucket holds a token again (0 when it holds one)."""
+        try:
+            value, _ = ctx.server.storage.get(ctx.key(self.prefix, key))
+        except StorageEntryNotFoundError:
+            return 0.0
+        bucket = self.refilled(TokenBucket.decode(value), ctx.timestamp)
+        if bucket.count > 0:
+            return 0.0
+        return max(0.0, bucket.last_refilled_at + self.refill_interval - ctx.timestamp)
+
+    def take_outside_actions(self, server: Server, key: str, attempts: int) -> float | None:
+        """Take a token outside any action (the Flask layer's per-client limits): ``None`` when
+        one was taken, else the seconds until the next one. A lost compare-and-swap means another
+        caller took a token meanwhile: read again, at most ``attempts`` times, then answer as if
+        empty (1 s). Storage errors propagate."""
+        for _ in range(attempts):
+            ctx = Context(server, "", "", server.clock.now())
+            try:
+                if self.consume(ctx, key):
+                    return None
+                return self.seconds_until_token(ctx, key)
+            except ActionFailure:
+                time.sleep(random.uniform(0, 0.002))
+        return 1.0
 
 
 VERIFY_USER_PASSWORD = BucketKind("aaaq.", 5, 60)

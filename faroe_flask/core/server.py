@@ -147,11 +147,15 @@ class Server:
         *,
         blocklist: Collection[str] = (),
         allowlist: Collection[str] | None = None,
+        admit: Callable[[str], None] | None = None,
     ) -> str:
         """Resolve a request body into the body of a 200 response.
 
         Raises ``InvalidActionInvocationRequestError`` (answer HTTP 400, empty body) when the
-        body is rejected; no other exception escapes.
+        body is rejected; no other exception escapes, except from ``admit``: when given, it is
+        called with the action's name once the body is accepted and before the action runs, and
+        whatever it raises propagates (the action does not run). The Flask layer's per-client
+        limits and captcha use it.
         """
         try:
             action, arguments = read_request(
@@ -161,6 +165,8 @@ class Server:
             raise
         except Exception as exc:  # noqa: BLE001 - nothing but a rejection may escape
             raise InvalidActionInvocationRequestError("unreadable body") from exc
+        if admit is not None:
+            admit(action)
         return self._run(action, arguments).to_json()
 
     def invoke(self, action: str, arguments: Mapping[str, str]) -> ActionResult:

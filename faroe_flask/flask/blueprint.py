@@ -4,7 +4,10 @@
 
 * ``POST``: 200 ``application/json`` with the action result for every accepted body (action
   errors included), 400 with an empty body for every rejected one, 413 above
-  ``FAROE_MAX_REQUEST_BYTES``, 401 when authentication fails. The ``Content-Type`` is not read.
+  ``FAROE_MAX_REQUEST_BYTES``, 401 when authentication fails, 429 with ``Retry-After`` when the
+  client reached a per-client limit, 403 / 503 when the action needs a captcha and the token is
+  missing or refused / could not be checked (``faroe_flask.flask.guard``). Every non-200 answer
+  has an empty body. The ``Content-Type`` is not read.
 * ``OPTIONS``: 204 with the CORS headers (no authentication: browsers send none in a preflight).
 * any other method: 404, as the reference's local server.
 
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, current_app, request
 from flask.sansio.app import App
 from flask.sansio.blueprints import BlueprintSetupState
+from werkzeug.exceptions import HTTPException
 
 from ..core.interfaces import InvalidActionInvocationRequestError
 
@@ -85,20 +89,34 @@ def invoke_endpoint() -> Response:
     if request.method != "POST":
         return Response(b"", status=404)
     if not state.is_authorised(request):
+        state.rejections.record(401, "unauthorized", "not authorised")
         response = _answer(state, 401)
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
     body = _read_body(state.endpoint.max_request_bytes)
     if body is None:
+        state.rejections.record(413, "too_large", "body too large")
         return _answer(state, 413)
+    guard = state.guard
     try:
         result = state.server.resolve_action_invocation_request(
-            body, blocklist=state.endpoint.blocklist, allowlist=state.endpoint.allowlist
+            body,
+            blocklist=state.endpoint.blocklist,
+            allowlist=state.endpoint.allowlist,
+            admit=guard.admit_endpoint if guard is not None else None,
         )
     except InvalidActionInvocationRequestError as rejection:
-        # The reason names what is wrong, never a value from the body.
-        _logger.info("faroe request rejected with 400: %s", rejection)
+        # The reason names what is wrong, never a value from the body; logged summarised.
+        state.rejections.record(400, "bad_request", str(rejection))
         return _answer(state, 400)
+    except HTTPException as refusal:  # a per-client limit or the captcha (already recorded)
+        response = _answer(state, refusal.code or 400)
+        retry_after = getattr(refusal, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+            if state.endpoint.cors_allowed_origins:
+                response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+        return response
     return _answer(state, 200, result)
 
 

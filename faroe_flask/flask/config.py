@@ -312,12 +312,73 @@ SETTINGS: tuple[Setting, ...] = (
                 "Drop the proxy headers that are not trusted before the app sees them."),
     ),
     *group(
+        "Per-client limits",
+        Setting("FAROE_CLIENT_LIMITS", "on", "str | bool",
+                "``on`` or ``off`` (or a bool): every per-client limit at once; ``off`` for test "
+                "suites and load tests (see :doc:`limits`)."),
+        Setting("FAROE_CLIENT_EMAIL_LIMIT", "10/minute", "str | (int, seconds) | None",
+                "The emails (sign-up codes, temporary passwords, email-update codes) one client "
+                "may cause: ``\"N/minute\"`` (``second``, ``minute``, ``hour``, ``day``; "
+                "``\"N/5 minutes\"``), ``(N, seconds per token)``, or ``None`` for no limit."),
+        Setting("FAROE_CLIENT_PASSWORD_LIMIT", "30/minute", "str | (int, seconds) | None",
+                "The password checks and hashes one client may cause, across every account; as "
+                "``FAROE_CLIENT_EMAIL_LIMIT``."),
+        Setting("FAROE_CLIENT_ADDRESS_HEADER", "Faroe-Client-Address", "str | None",
+                "The header in which an authenticated caller of the endpoint forwards its end "
+                "user's IP address; ``None``: never read."),
+        Setting("FAROE_CLIENT_IPV6_PREFIX", 64, "int",
+                "IPv6 clients are counted per network of this many leading bits (1 to 128)."),
+    ),
+    *group(
+        "Captcha",
+        Setting("FAROE_CAPTCHA_PROVIDER", None, "str | None",
+                "``turnstile``, ``hcaptcha`` or ``recaptcha``; ``None``: no captcha."),
+        Setting("FAROE_CAPTCHA_SITE_KEY", None, "str | None",
+                "The provider's public site key, shown in the pages' widget."),
+        Setting("FAROE_CAPTCHA_SECRET_KEY", None, "str | None",
+                "The provider's secret key, sent to its siteverify URL only."),
+        Setting("FAROE_CAPTCHA_ACTIONS",
+                ("create_signup", "create_signin", "create_user_password_reset"),
+                "list of str | comma-separated str",
+                "The actions that need a solved captcha."),
+        Setting("FAROE_CAPTCHA_TIMEOUT", 5.0, "seconds",
+                "How long one siteverify call may take in all; past it the action is refused "
+                "(503)."),
+        Setting("FAROE_CAPTCHA_MAX_CONCURRENT_CHECKS", 2, "int",
+                "Siteverify calls that may run at once; a further one is refused at once (503)."),
+        Setting("FAROE_CAPTCHA_MIN_SCORE", None, "float | None",
+                "The least reCAPTCHA v3 score (0 to 1) a token needs; ``None``: the score is not "
+                "checked."),
+        Setting("FAROE_CAPTCHA_VERIFY_URL", None, "str | None",
+                "The siteverify URL; ``None``: the provider's."),
+        Setting("FAROE_CAPTCHA_SCRIPT_URL", None, "str | None",
+                "The widget's script URL; ``None``: the provider's."),
+    ),
+    *group(
+        "Fair use of the server",
+        Setting("FAROE_SMTP_MAX_CONCURRENT_SENDS", 2, "int",
+                "SMTP conversations that may run at once; a send that finds them busy waits "
+                "(``FAROE_SMTP_MAX_QUEUED_SENDS``)."),
+        Setting("FAROE_SMTP_MAX_QUEUED_SENDS", 2, "int",
+                "Sends that may wait for a free SMTP conversation; a further send fails at once "
+                "(``internal_error``, its record deleted)."),
+        Setting("FAROE_SERVE_CONNECTIONS_PER_ADDRESS", 50, "int | None",
+                "Open connections one client address may hold in ``serve()``; ``0`` or ``None``: "
+                "no cap. The trusted proxy is exempt."),
+        Setting("FAROE_REJECTION_LOG_INTERVAL", 60.0, "seconds",
+                "The interval over which repeated rejections (400, 401, 413, 429, ...) are "
+                "summarised in one log line."),
+    ),
+    *group(
         "Operations",
         Setting("FAROE_HEALTH_PATH", None, "str | None",
                 "Serve the health check on this path, e.g. ``/faroe/health``; ``None``: off."),
         Setting("FAROE_METRICS_PATH", None, "str | None",
                 "Serve Prometheus metrics on this path, e.g. ``/faroe/metrics`` (needs "
                 "``faroe-flask[metrics]``); ``None``: off."),
+        Setting("FAROE_OPERATIONS_TOKEN", None, "str | None",
+                "A token the health and metrics routes require as ``Authorization: Bearer "
+                "<token>``; ``None``: open."),
     ),
 )
 

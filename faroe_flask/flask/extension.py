@@ -39,9 +39,12 @@ from ..core.interfaces import (
 )
 from ..core.server import Server
 
+from .rejections import RejectionLog
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from .guard import RequestGuard
     from .metrics import FaroeMetrics
 
 __all__ = ["Faroe", "FaroeState", "current_faroe", "ConfigError"]
@@ -64,6 +67,10 @@ class FaroeState:
     database_url: str | None = None
     views: ViewSettings = dataclasses.field(default_factory=ViewSettings)
     metrics: FaroeMetrics | None = None
+    #: Per-client limits and captcha at the endpoint and in ``invoke`` (``None``: neither is on).
+    guard: RequestGuard | None = None
+    #: Rejected requests, counted and summarised in the log (``faroe_flask.flask.rejections``).
+    rejections: RejectionLog = dataclasses.field(default_factory=RejectionLog)
     #: SHA-256 of ``FAROE_ENDPOINT_SECRET``, worked out once (``None``: no secret).
     secret_digest: bytes | None = dataclasses.field(init=False, default=None, repr=False)
 
@@ -96,8 +103,26 @@ class FaroeState:
         return bearer_matches(request.headers.get("Authorization"), self.secret_digest)
 
     def invoke(self, action: str, arguments: Mapping[str, str]) -> ActionResult:
-        """Run an action in-process (no HTTP, no allowlist/blocklist, no authentication)."""
+        """Run an action in-process (no HTTP, no allowlist/blocklist, no authentication).
+
+        During a request, the per-client limits and the captcha apply as at the endpoint, for
+        the request's client (``request.remote_addr``): ``ClientLimitExceeded`` (429) or a
+        ``CaptchaError`` (403/503) is raised instead of running the action. Outside a request,
+        or through ``server.invoke``, nothing of that applies.
+        """
+        guard = self.guard
+        if guard is not None and action in guard.actions:
+            guard.admit_in_process(action)
         return self.server.invoke(action, arguments)
+
+    def admit(self, action: str) -> None:
+        """Apply the per-client limits and the captcha of ``action`` to the current request, as
+        ``invoke`` does, without running it: for code that does the work of an action another
+        way (the pages' decoys in generic-responses mode stand in for ``verify_*`` actions).
+        Raises as ``invoke`` would; does nothing outside a request."""
+        guard = self.guard
+        if guard is not None and action in guard.actions:
+            guard.admit_in_process(action)
 
     def close(self) -> None:
         """Close the connections of this app's Faroe parts (``faroe_flask.flask.lifecycle``)."""
@@ -158,7 +183,9 @@ class Faroe(FaroeHooks):
             app.config.setdefault(key, dict(value) if isinstance(value, Mapping) else value)
         state = self._build_state(app)
         app.extensions["faroe"] = state
-        from . import csrf, signals, views
+        from . import csrf, guard, signals, views
+
+        guard.install(app, state)
 
         views.install(app)
         signals.install(app, state.server)
@@ -348,6 +375,8 @@ def _email_sender(app: Flask) -> EmailSender:
         subjects=subjects,
         timeout=cfg.smtp_timeout(app.config),
         deadline=cfg.smtp_deadline(app.config),
+        max_concurrent_sends=cfg._int(app.config, "FAROE_SMTP_MAX_CONCURRENT_SENDS", minimum=1),
+        max_queued_sends=cfg._int(app.config, "FAROE_SMTP_MAX_QUEUED_SENDS", minimum=0),
     )
 
 

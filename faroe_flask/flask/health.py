@@ -5,7 +5,8 @@ it goes through the real tables (missing tables fail it too) with the engine's b
 (``FAROE_DATABASE_STATEMENT_TIMEOUT``, ``FAROE_DATABASE_CONNECT_TIMEOUT``). The route answers
 ``200 {"status":"ok"}`` or ``503 {"status":"unavailable","failed":[...]}``; failures are logged
 with the exception type only when the state changes. It is its own URL rule: the action
-endpoint is untouched.
+endpoint is untouched. With ``FAROE_OPERATIONS_TOKEN`` set it needs
+``Authorization: Bearer <token>`` (401 otherwise).
 """
 
 from __future__ import annotations
@@ -89,4 +90,8 @@ def register_health_route(app: Flask, path: str, endpoint_path: str) -> None:
         from .config import ConfigError
 
         raise ConfigError("FAROE_HEALTH_PATH must differ from the endpoint's path")
-    app.add_url_rule(path, endpoint="faroe_health", view_func=_HealthView(), methods=["GET"])
+    from .operations import token_protected
+
+    app.add_url_rule(
+        path, endpoint="faroe_health", view_func=token_protected(app, _HealthView()), methods=["GET"]
+    )

@@ -10,6 +10,7 @@ For one app, each part that has a ``close()`` method is closed once:
 * ``RedisStorage``: its client's connection pool;
 * ``UserServerClient``: its HTTP connections;
 * ``FlaskMailEmailSender``: waits, at most its deadline, for the SMTP helper threads still sending.
+* the rejection log: writes the summary of the rejections it held back (``faroe_flask.flask.rejections``).
 
 A part whose ``close`` fails is logged (the exception's type) and the others are still closed.
 Nothing is torn down for good: a part used again reconnects. An application with its own engine
@@ -34,7 +35,7 @@ def close_state(state: FaroeState) -> None:
     """Close the parts of one app's Faroe (see the module text)."""
     server = state.server
     done: set[int] = set()
-    for part in (server.storage, server.user_store, server.email_sender, state.engine):
+    for part in (state.rejections, server.storage, server.user_store, server.email_sender, state.engine):
         if part is None or id(part) in done:
             continue
         done.add(id(part))

@@ -31,6 +31,8 @@ import jinja2
 from flask import Flask
 from flask_mail import Connection, Message
 
+from .outbound import Attempt, BoundedCalls
+
 __all__ = [
     "MESSAGES",
     "NOTIFICATIONS",
@@ -228,13 +230,20 @@ class FlaskMailEmailSender(TemplateEmailSender):
     Uses the app's Flask-Mail settings (``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USE_TLS``,
     ``MAIL_USE_SSL``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``, ``MAIL_SUPPRESS_SEND``) and sends from
     ``MAIL_DEFAULT_SENDER``. ``timeout`` bounds every SMTP socket operation and ``deadline`` the
-    whole send of one message (connecting, TLS, login, the message): a server that drips its
-    answers one byte at a time cannot hold the request longer than ``deadline``. The SMTP
-    conversation runs on a helper thread; past the deadline the sender gives up (``TimeoutError``,
-    so the action answers ``internal_error``) and shuts the socket down, which ends the helper
-    thread. At most ``max_pending_sends`` helpers exist at once; beyond that a send fails at once.
-    Flask-Mail's ``email_dispatched`` signal fires for every message, as usual. One SMTP
-    connection per message; thread-safe.
+    whole send of one message (waiting for a free conversation, connecting, TLS, login, the
+    message): a server that drips its answers one byte at a time cannot hold the request longer
+    than ``deadline``. The SMTP conversation runs on a helper thread; past the deadline the
+    sender gives up (``TimeoutError``, so the action answers ``internal_error``) and shuts the
+    socket down, which ends the helper thread. At most ``max_pending_sends`` helpers exist at
+    once; beyond that a send fails at once.
+
+    So that a slow or hanging relay cannot take every worker thread, at most
+    ``max_concurrent_sends`` conversations run at once and at most ``max_queued_sends`` more
+    requests wait for one (within their deadline); a further send fails at once
+    (``RuntimeError``; the action answers ``internal_error`` and, for a create, deletes what it
+    created, as the protocol says). Every other request keeps its thread. Flask-Mail's
+    ``email_dispatched`` signal fires for every message, as usual. One SMTP connection per
+    message; thread-safe.
     """
 
     def __init__(
@@ -245,6 +254,8 @@ class FlaskMailEmailSender(TemplateEmailSender):
         timeout: float = 10.0,
         deadline: float = 15.0,
         max_pending_sends: int = 64,
+        max_concurrent_sends: int = 2,
+        max_queued_sends: int = 2,
     ) -> None:
         if "mail" not in app.extensions:
             raise RuntimeError("Flask-Mail is not initialised on this app: call flask_mail.Mail(app)")
@@ -252,13 +263,18 @@ class FlaskMailEmailSender(TemplateEmailSender):
             raise RuntimeError("MAIL_DEFAULT_SENDER is not set")
         if timeout <= 0 or deadline <= 0:
             raise ValueError("timeout and deadline must be positive")
-        if max_pending_sends < 1:
-            raise ValueError("max_pending_sends must be at least 1")
+        if max_pending_sends < 1 or max_concurrent_sends < 1 or max_queued_sends < 0:
+            raise ValueError(
+                "max_pending_sends and max_concurrent_sends must be at least 1, max_queued_sends at least 0"
+            )
         super().__init__(app, subjects)
         self.timeout = timeout
         self.deadline = deadline
         self._max_pending_sends = max_pending_sends
         self._pending = threading.BoundedSemaphore(max_pending_sends)
+        self._calls = BoundedCalls(self._pending, "faroe-smtp-send", "too many SMTP sends are still running")
+        self._conversations = threading.BoundedSemaphore(max_concurrent_sends)
+        self._entries = threading.BoundedSemaphore(max_concurrent_sends + max_queued_sends)
 
     def close(self) -> None:
         """Wait, at most ``deadline`` seconds, until no SMTP helper thread is still sending (each
@@ -284,73 +300,33 @@ class FlaskMailEmailSender(TemplateEmailSender):
             html=email.html,
             sender=state.default_sender,
         )
-        if not self._pending.acquire(blocking=False):
-            raise RuntimeError("too many SMTP sends are still running")
-        attempt = _Attempt()
         app = self.app
 
-        def send() -> None:
+        def send(attempt: Attempt[None]) -> None:
+            with app.app_context(), _TimeoutConnection(state, self.timeout, attempt) as connection:
+                connection.send(message)
+
+        started = time.monotonic()
+        if not self._entries.acquire(blocking=False):
+            raise RuntimeError("too many SMTP sends are running or waiting")
+        try:
+            if not self._conversations.acquire(timeout=self.deadline):
+                raise TimeoutError(f"no SMTP conversation was free within {self.deadline:g} s")
             try:
-                with app.app_context(), _TimeoutConnection(state, self.timeout, attempt) as connection:
-                    connection.send(message)
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-                attempt.error = exc
+                remaining = self.deadline - (time.monotonic() - started)
+                if remaining <= 0:
+                    raise TimeoutError(f"no SMTP conversation was free within {self.deadline:g} s")
+                self._calls.run(send, remaining, "sending the email")
             finally:
-                self._pending.release()
-                attempt.done.set()
-
-        threading.Thread(target=send, name="faroe-smtp-send", daemon=True).start()
-        if not attempt.done.wait(self.deadline):
-            attempt.abort()
-            raise TimeoutError(f"sending the email took longer than {self.deadline:g} s")
-        if attempt.error is not None:
-            raise attempt.error
-
-
-class _Attempt:
-    """One send on its helper thread: its outcome, and a way to cut its connection."""
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.error: BaseException | None = None
-        self._lock = threading.Lock()
-        self._aborted = False
-        self._host: smtplib.SMTP | None = None
-        self._socket: socket.socket | None = None
-
-    def attach(self, host: smtplib.SMTP | None = None, sock: socket.socket | None = None) -> None:
-        """Remember the connection (and its socket, as soon as it is connected); shut it down at
-        once when the deadline has already passed."""
-        with self._lock:
-            self._host = host or self._host
-            self._socket = sock or self._socket
-            aborted = self._aborted
-        if aborted:
-            self._shut_down()
-
-    def abort(self) -> None:
-        with self._lock:
-            self._aborted = True
-        self._shut_down()
-
-    def _shut_down(self) -> None:
-        """Make the helper's blocked read or write return at once; it then closes the connection.
-        ``host.sock`` is the current socket (STARTTLS replaces it); the first one covers the
-        moments before ``host.sock`` is set."""
-        with self._lock:
-            sockets = [getattr(self._host, "sock", None), self._socket]
-        for sock in sockets:
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                self._conversations.release()
+        finally:
+            self._entries.release()
 
 
 class _AttachedSocket:
     """Hands each new SMTP socket to the attempt before the server's greeting is read."""
 
-    attempt: _Attempt
+    attempt: Attempt[None]
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
@@ -370,7 +346,7 @@ class _TimeoutConnection(Connection):
     """Flask-Mail's connection with a socket timeout, and never an SMTP debug transcript
     (``MAIL_DEBUG`` would print whole messages, codes included, to stderr)."""
 
-    def __init__(self, mail: Any, timeout: float, attempt: _Attempt) -> None:
+    def __init__(self, mail: Any, timeout: float, attempt: Attempt[None]) -> None:
         super().__init__(mail)
         self.timeout = timeout
         self.attempt = attempt

@@ -10,12 +10,16 @@ user id):
 * ``faroe_action_invocations_total{action, result}``: ``result`` is ``ok`` or the error code;
 * ``faroe_action_duration_seconds{action}``: a histogram of the time each action took;
 * ``faroe_password_hash_queue_wait_seconds``: how long each password hash waited for a slot
-  (``FAROE_MAX_CONCURRENT_PASSWORD_HASHING``).
+  (``FAROE_MAX_CONCURRENT_PASSWORD_HASHING``);
+* ``faroe_rejected_requests_total{status, kind}``: every request a door turned away (400, 401,
+  413, a per-client limit's 429, a captcha's 403/503, a connection over the per-address cap),
+  by a short fixed kind (``faroe_flask.flask.rejections``); the log only summarises them.
 
 They come from the core's observer hooks (``Server.add_action_observer``,
 ``PasswordHasher.wait_observer``),
-so the endpoint's bodies are never parsed twice. The metrics route has no authentication: keep
-it on an internal address or behind the proxy.
+so the endpoint's bodies are never parsed twice. The metrics route is open unless
+``FAROE_OPERATIONS_TOKEN`` is set (then it needs ``Authorization: Bearer <token>``); keep it on
+an internal address or behind the proxy.
 """
 
 from __future__ import annotations
@@ -64,6 +68,12 @@ class FaroeMetrics:
             buckets=DURATION_BUCKETS,
             registry=self.registry,
         )
+        self.rejections = Counter(
+            "faroe_rejected_requests",
+            "Requests turned away before any action ran, by HTTP status and kind.",
+            ("status", "kind"),
+            registry=self.registry,
+        )
         self.hash_wait = Histogram(
             "faroe_password_hash_queue_wait_seconds",
             "Time each password hash waited for a free hashing slot.",
@@ -82,6 +92,9 @@ class FaroeMetrics:
 
     def observe_hash_wait(self, seconds: float) -> None:
         self.hash_wait.observe(seconds)
+
+    def count_rejection(self, status: int, kind: str) -> None:
+        self.rejections.labels(str(status), kind).inc()
 
     def export(self) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -103,7 +116,12 @@ def enable_metrics(
     server = state.server
     server.add_action_observer(metrics.observe_action)
     server.passwords.wait_observer = metrics.observe_hash_wait
+    state.rejections.counter = metrics.count_rejection
     state.metrics = metrics
     if path is not None:
-        app.add_url_rule(path, endpoint="faroe_metrics", view_func=metrics.export, methods=["GET"])
+        from .operations import token_protected
+
+        app.add_url_rule(
+            path, endpoint="faroe_metrics", view_func=token_protected(app, metrics.export), methods=["GET"]
+        )
     return metrics

@@ -31,6 +31,7 @@ from flask.sansio.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
 from .config import PAGES_DEFAULTS, ConfigError
+from .pages_limits import register_limit_pages
 
 try:
     from .pages_account import register_account_pages
@@ -74,6 +75,7 @@ def create_pages_blueprint(
     blueprint.register_error_handler(FlowStateUnavailable, _unavailable)
     register_auth_pages(blueprint)
     register_account_pages(blueprint)
+    register_limit_pages(blueprint)
     return blueprint
 
 

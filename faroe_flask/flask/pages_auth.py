@@ -205,6 +205,7 @@ def signin() -> ResponseReturnValue:
     created = invoke("create_signin", user_email_address=email_address)
     if not created.ok:
         if _generic() and created.error_code in ("user_not_found", "user_disabled"):
+            current_faroe.admit("verify_signin_user_password")  # its hash counts as a password check
             created = decoy_signin(current_faroe.server, email_address, password)
         return show_error("signin", "signin", created, **context)
     token = created.values["signin_token"]

@@ -76,6 +76,7 @@ def step(name: str, action: str, **arguments: str) -> ActionResult:
     decoy = recall(flow.decoy_key)
     if decoy is not None:
         started_at = recall(f"{name}_started_at") or "0"
+        current_faroe.admit(action)  # the decoy counts against the client's limits as the action would
         return decoy_step(current_faroe.server, name, action, decoy, float(started_at))
     token = recall(flow.token_key)
     assert token is not None

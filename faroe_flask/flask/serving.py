@@ -20,7 +20,9 @@ others is therefore:
 * ``max_request_header_size`` 16 KiB (waitress: 256 KiB), so that a full connection table holds
   at most about ``connection_limit * (16 KiB + body limit)`` of buffered input;
 * ``threads`` (``FAROE_SERVE_THREADS``, 8) run complete requests; each holds at most one database
-  connection at a time, so keep it at most the engine's pool (5 + 10 overflow by default).
+  connection at a time, so keep it at most the engine's pool (5 + 10 overflow by default);
+* a cap per client address (``FAROE_SERVE_CONNECTIONS_PER_ADDRESS``, 50; waitress has none): one
+  address cannot take the whole connection table (``faroe_flask.flask.fair_connections``).
 
 ``waitress_settings(app)`` returns these settings (overrides win), ``create_server(app)`` a
 waitress server that is not yet running, ``serve(app)`` serves until interrupted.
@@ -141,7 +143,29 @@ def create_server(app: Flask, **overrides: Any) -> Any:
     receive_timeout = receive_timeout_of(app)
     if receive_timeout is not None:
         _bound_receiving(server, receive_timeout)
+    _cap_connections_per_address(app, server, settings.get("trusted_proxy"))
     return server
+
+
+def _cap_connections_per_address(app: Flask, server: Any, trusted_proxy: str | None) -> None:
+    from .fair_connections import ConnectionCounts, limit_connections_per_address
+
+    per_address = _optional_int(app.config, "FAROE_SERVE_CONNECTIONS_PER_ADDRESS", minimum=0)
+    if not per_address or trusted_proxy == "*":
+        return
+    counts = ConnectionCounts(
+        per_address,
+        _int(app.config, "FAROE_CLIENT_IPV6_PREFIX", minimum=1),
+        frozenset({trusted_proxy}) if trusted_proxy else frozenset(),
+    )
+    state = app.extensions.get("faroe")
+
+    def refused() -> None:
+        if state is not None:
+            state.rejections.record(503, "connections_per_address", "too many connections from one address")
+
+    limit_connections_per_address(_listeners(server), counts, refused)
+    server.faroe_connection_counts = counts
 
 
 def _bound_receiving(server: Any, seconds: float) -> None:
@@ -153,7 +177,6 @@ def _bound_receiving(server: Any, seconds: float) -> None:
     """
     from waitress.channel import HTTPChannel  # type: ignore[import-untyped]
     from waitress.parser import HTTPRequestParser  # type: ignore[import-untyped]
-    from waitress.server import BaseWSGIServer  # type: ignore[import-untyped]
 
     class TimedParser(HTTPRequestParser):  # type: ignore[misc]
         def __init__(self, adj: Any) -> None:
@@ -177,10 +200,7 @@ def _bound_receiving(server: Any, seconds: float) -> None:
         listener.maintenance = maintenance
         listener.channel_class = TimedChannel
 
-    listeners = [server] if isinstance(server, BaseWSGIServer) else [
-        dispatcher for dispatcher in server.map.values() if isinstance(dispatcher, BaseWSGIServer)
-    ]
-    for listener in listeners:
+    for listener in _listeners(server):
         bound(listener)
 
 
@@ -198,6 +218,15 @@ def endpoint_paths(app: Flask) -> list[str]:
 
 def _no_view() -> None:
     """Stands for a rule without a view function."""
+
+
+def _listeners(server: Any) -> list[Any]:
+    """The listening dispatchers of a waitress server (one, or one per address it listens on)."""
+    from waitress.server import BaseWSGIServer  # type: ignore[import-untyped]
+
+    if isinstance(server, BaseWSGIServer):
+        return [server]
+    return [dispatcher for dispatcher in server.map.values() if isinstance(dispatcher, BaseWSGIServer)]
 
 
 def endpoint_urls(app: Flask, server: Any) -> list[str]:

@@ -145,3 +145,58 @@ def test_a_clock_going_backwards_refills_nothing_even_with_one_second_intervals(
     assert bucket.refilled(empty, 99.5) == empty
     assert bucket.refilled(empty, 100.0) == empty
     assert bucket.refilled(empty, 101.5) == TokenBucket(count=1, last_refilled_at=101)
+
+
+# Taking tokens outside an action (the Flask layer's per-client limits) ------------------------
+
+
+def test_seconds_until_token_reads_without_writing(server: Server, clock: Any) -> None:
+    assert BUCKET.seconds_until_token(_ctx(server, 0), "wait") == 0.0  # no bucket: a token now
+    _run_on(server, "wait", [0, 1, 2, 3, 4])
+    before = server.storage.get("test.wait")
+    assert BUCKET.seconds_until_token(_ctx(server, 4), "wait") == 56.0
+    assert BUCKET.seconds_until_token(_ctx(server, 59.5), "wait") == 0.5
+    assert BUCKET.seconds_until_token(_ctx(server, 60), "wait") == 0.0
+    assert BUCKET.seconds_until_token(_ctx(server, 130), "wait") == 0.0
+    assert server.storage.get("test.wait") == before
+
+
+def _run_on(server: Server, key: str, times: list[float]) -> list[float]:
+    return [t for t in times if BUCKET.consume(_ctx(server, t), key)]
+
+
+def test_take_outside_actions_answers_none_or_the_wait(server: Server, clock: Any) -> None:
+    # ``server`` runs on ``clock`` (START): five tokens, then the wait to the next one.
+    assert [BUCKET.take_outside_actions(server, "out", 3) for _ in range(5)] == [None] * 5
+    assert BUCKET.take_outside_actions(server, "out", 3) == 60.0
+    clock.advance(45)
+    assert BUCKET.take_outside_actions(server, "out", 3) == 15.0
+    clock.advance(15)
+    assert BUCKET.take_outside_actions(server, "out", 3) is None
+
+
+class _LosingStorage(MemoryStorage):
+    """Every compare-and-swap loses, as if another caller always won."""
+
+    def update(self, key: str, value: bytes, expires_at: datetime, counter: int) -> None:
+        from faroe_flask.core.interfaces import StorageEntryNotFoundError
+
+        self.updates = getattr(self, "updates", 0) + 1
+        raise StorageEntryNotFoundError("lost")
+
+
+def test_take_outside_actions_retries_a_lost_swap_a_bounded_number_of_times(make_server: Any) -> None:
+    storage = _LosingStorage()
+    server = make_server(storage=storage)
+    assert BUCKET.take_outside_actions(server, "race", 4) is None  # created: no swap needed
+    assert BUCKET.take_outside_actions(server, "race", 4) == 1.0  # four lost swaps: refused
+    assert storage.updates == 4
+
+
+def test_take_outside_actions_lets_storage_errors_through(make_server: Any) -> None:
+    class Broken(MemoryStorage):
+        def get(self, key: str) -> tuple[bytes, int]:
+            raise ConnectionError("down")
+
+    with pytest.raises(ConnectionError):
+        BUCKET.take_outside_actions(make_server(storage=Broken()), "k", 3)

@@ -189,3 +189,41 @@ def test_sends_beyond_the_pending_limit_fail_at_once() -> None:
             time.sleep(0.02)
         with pytest.raises(TimeoutError):
             sender.send_signup_email_address_verification_code(EMAIL, "ABCDEFGH")
+
+
+def test_sends_beyond_the_conversations_wait_and_beyond_the_queue_fail_at_once() -> None:
+    """One conversation and one queued send at most: a third send fails at once, so a hanging
+    relay holds at most two request threads; the queued one waits within its deadline."""
+    from flask_mail import Mail
+
+    from faroe_flask.flask.mail import FlaskMailEmailSender
+
+    with StalledSMTPServer("silent") as smtp:
+        app = Flask("faroe_bounded_sends")
+        app.config.update(MAIL_SERVER=smtp.host, MAIL_PORT=smtp.port, MAIL_DEFAULT_SENDER="f@example.org")
+        Mail(app)
+        sender = FlaskMailEmailSender(app, timeout=10, deadline=1.0, max_concurrent_sends=1, max_queued_sends=1)
+        outcomes: dict[int, tuple[type[BaseException], float]] = {}
+
+        def send(index: int) -> None:
+            started = time.monotonic()
+            try:
+                sender.send_signup_email_address_verification_code(EMAIL, "ABCDEFGH")
+            except BaseException as exc:  # noqa: BLE001
+                outcomes[index] = (type(exc), time.monotonic() - started)
+
+        threads = [threading.Thread(target=send, args=(index,)) for index in range(2)]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.15)
+        send(2)
+        for thread in threads:
+            thread.join(10)
+        assert outcomes[2][0] is RuntimeError and outcomes[2][1] < 0.1  # the queue was full
+        assert outcomes[0][0] is TimeoutError and 0.9 < outcomes[0][1] < 2
+        assert outcomes[1][0] is TimeoutError and outcomes[1][1] < 1.0 + 0.5  # waited in the queue
+        assert smtp.accepted <= 2
+    with pytest.raises(ValueError):
+        FlaskMailEmailSender(app, max_concurrent_sends=0)
+    with pytest.raises(ValueError):
+        FlaskMailEmailSender(app, max_queued_sends=-1)

@@ -19,7 +19,7 @@ from waitress.channel import HTTPChannel
 from faroe_flask.flask.config import ConfigError
 from faroe_flask.flask.serving import BODY_FRAMING_ALLOWANCE, waitress_settings
 
-from ..servers import serve_production
+from ..servers import open_files_limit, serve_production
 from .conftest import AppFactory
 
 GET_SESSION = json.dumps({"action": "get_session", "arguments": {"session_token": "x.y"}}).encode()
@@ -29,12 +29,8 @@ HALF_REQUEST = b"POST /faroe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\
 @pytest.fixture(autouse=True)
 def enough_descriptors() -> Iterator[None]:
     """Room for 350 client sockets and as many server channels in this one process."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    yield
-    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    with open_files_limit(4096):
+        yield
 
 
 def post(port: int, body: bytes = GET_SESSION, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -47,10 +43,14 @@ def post(port: int, body: bytes = GET_SESSION, timeout: float = 5.0) -> tuple[in
         connection.close()
 
 
-def half_open(port: int, count: int) -> list[socket.socket]:
+def half_open(port: int, count: int, sources: int = 1) -> list[socket.socket]:
+    """``count`` half-sent requests; with ``sources`` > 1 they come from as many loopback
+    addresses (127.0.0.10, 127.0.0.11, ...), like that many clients: ``serve`` caps the
+    connections of one address (FAROE_SERVE_CONNECTIONS_PER_ADDRESS)."""
     sockets = []
-    for _ in range(count):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    for index in range(count):
+        source = ("127.0.0.1", 0) if sources == 1 else (f"127.0.0.{10 + index % sources}", 0)
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=source)
         sock.sendall(HALF_REQUEST)
         sockets.append(sock)
     return sockets
@@ -115,7 +115,7 @@ def test_trusted_proxy_headers_reach_the_app(make_app: AppFactory) -> None:
 def test_idle_half_open_connections_do_not_starve_real_requests(make_app: AppFactory) -> None:
     app = make_app()
     with serve_production(app) as (_, socket_map, port):
-        idle = half_open(port, 300)
+        idle = half_open(port, 300, sources=10)
         try:
             wait_for_channels(socket_map, 300)
             started = time.monotonic()
@@ -134,7 +134,7 @@ def test_with_waitress_defaults_the_same_clients_do_starve_it(make_app: AppFacto
     """The contrast: waitress's own connection limit (100) is taken by the idle clients."""
     app = make_app()
     with serve_production(app, connection_limit=100) as (_, socket_map, port):
-        idle = half_open(port, 120)  # the surplus waits in the listen backlog
+        idle = half_open(port, 120, sources=4)  # the surplus waits in the listen backlog
         try:
             wait_for_channels(socket_map, 95)
             with pytest.raises(TimeoutError):
@@ -288,7 +288,9 @@ def test_clients_dripping_a_request_are_closed_after_the_receive_timeout(make_ap
 
 
 def test_the_receive_timeout_can_be_turned_off(make_app: AppFactory) -> None:
-    app = make_app({"FAROE_SERVE_RECEIVE_TIMEOUT": 0, "FAROE_SERVE_CHANNEL_TIMEOUT": 30})
+    # Without the per-address cap too, which also wraps the channel class.
+    app = make_app({"FAROE_SERVE_RECEIVE_TIMEOUT": 0, "FAROE_SERVE_CHANNEL_TIMEOUT": 30,
+                    "FAROE_SERVE_CONNECTIONS_PER_ADDRESS": 0})
     with serve_production(app) as (server, socket_map, port):
         assert server.adj.cleanup_interval == 5
         assert type(server).channel_class is server.channel_class  # waitress's own channel

@@ -205,7 +205,6 @@ class TemplateEmailSender:
             timestamp=timestamp,
         )
 
-
     def send_signup_attempt_notification(
         self, email_address: str, display_name: str, timestamp: datetime
     ) -> None:

@@ -40,7 +40,7 @@ def usernames(namespace: dict[str, object]) -> dict[str, str]:
     engine, users = namespace["engine"], namespace["users"]
     assert isinstance(engine, Engine) and isinstance(users, TableClause)
     with engine.connect() as connection:
-        return dict(connection.execute(select(users.c.username, users.c.email)).tuples().all())
+        return {username: email for username, email in connection.execute(select(users.c.username, users.c.email))}
 
 
 def test_username_users_sign_up_sign_in_and_reset_by_username_through_the_pages(database_url: str) -> None:

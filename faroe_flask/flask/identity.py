@@ -28,14 +28,16 @@ A sign-up that collects a username (declared in ``faroe.signup_fields``)::
 * ``start_signin(identifier)`` / ``start_password_reset(identifier)``: ``create_signin`` /
   ``create_user_password_reset`` for the identifier's address. An identifier the resolver knows
   nothing of answers ``user_not_found`` without running an action (its ``action_invocation_id``
-  is then a fresh id that names no invocation).
+  is then a fresh id that names no invocation); the per-client limits and captcha of the action
+  apply to it all the same, before the resolver runs.
 * ``sign_in(identifier, password)``: ``start_signin``, ``verify_signin_user_password`` (a wrong
   password deletes the signin) and ``complete_signin``; hand a success to ``start_session``.
 * ``read_signup_fields(form)``: the declared fields' values (stripped) and an error sentence for
   each unacceptable one (required, ``max_length``, the field's ``validate``).
 * ``complete_signup(signup_token, fields)``: checks the fields again (``InvalidSignupFields``
   before anything is created), runs ``complete_signup``, then hands the fields to the
-  application's ``signup_fields_receiver`` in this request. A receiver that raises is logged (its
+  application's ``signup_fields_receiver`` in this request (also when the user was created but
+  its session was not: ``session_not_created``). A receiver that raises is logged (its
   exception type), the new session and user are deleted again, and ``InvalidSignupFields`` with
   the form-level error ``""`` is raised: the sign-up has to start again.
 """
@@ -100,6 +102,9 @@ def resolve_identifier(identifier: str) -> str | None:
 
 
 def _with_identifier(action: str, identifier: str) -> ActionResult:
+    # The client's limits and captcha first, as for an unknown address: the resolver's query
+    # runs only for an admitted request, and an unknown identifier costs the client's budget.
+    current_faroe.admit(action)
     try:
         email_address = resolve_identifier(identifier)
     except Exception as exc:  # noqa: BLE001 - what a person typed must not become a 500
@@ -107,7 +112,7 @@ def _with_identifier(action: str, identifier: str) -> ActionResult:
         return ActionError(generate_id(), "internal_error")
     if email_address is None:
         return ActionError(generate_id(), "user_not_found")
-    return _invoke(action, user_email_address=email_address)
+    return current_faroe.server.invoke(action, {"user_email_address": email_address})  # admitted above
 
 
 def start_signin(identifier: str) -> ActionResult:
@@ -168,15 +173,28 @@ def read_signup_fields(form: Mapping[str, Any]) -> tuple[dict[str, str], dict[st
 
 def complete_signup(signup_token: str, fields: Mapping[str, Any] | None = None) -> ActionResult:
     """``complete_signup`` with the application's sign-up fields (see the module text)."""
-    hooks = _hooks()
     values, errors = read_signup_fields(fields or {})
     if errors:
         raise InvalidSignupFields(errors)
+    receiver = _hooks()._signup_fields_receiver
+    if receiver is None:
+        return _invoke("complete_signup", signup_token=signup_token)
+    # The address, in case the user is created but its session is not (session_not_created):
+    # the fields still go to the receiver, for the user the person will sign in to.
+    email_address = _signup_email_address(signup_token)
     result = _invoke("complete_signup", signup_token=signup_token)
-    receiver = hooks._signup_fields_receiver
-    if not result.ok or receiver is None:
+    session_token: str | None = None
+    if result.ok:
+        user_id = str(result.values["session"]["user_id"])
+        session_token = str(result.values["session_token"])
+    elif result.error_code == "session_not_created" and email_address is not None:
+        try:
+            user_id = current_faroe.user_store.get_user_by_email_address(email_address).id
+        except Exception as exc:  # noqa: BLE001 - the sign-up already answers an error
+            _logger.error("finding the new user without a session failed: %s", type(exc).__name__)
+            return result
+    else:
         return result
-    user_id = str(result.values["session"]["user_id"])
     try:
         receiver(user_id, values)
     except Exception as exc:  # noqa: BLE001 - undone below, then reported on the form
@@ -184,14 +202,20 @@ def complete_signup(signup_token: str, fields: Mapping[str, Any] | None = None) 
             "the Faroe sign-up fields receiver raised %s; the new user is deleted again",
             type(exc).__name__,
         )
-        _undo_signup(str(result.values["session_token"]), user_id)
+        _undo_signup(session_token, user_id)
         raise InvalidSignupFields({"": SIGNUP_NOT_FINISHED}) from None
     return result
 
 
-def _undo_signup(session_token: str, user_id: str) -> None:
+def _signup_email_address(signup_token: str) -> str | None:
+    read = current_faroe.server.invoke("get_signup", {"signup_token": signup_token})
+    return str(read.values["signup"]["email_address"]) if read.ok else None
+
+
+def _undo_signup(session_token: str | None, user_id: str) -> None:
     try:
-        _invoke("delete_session", session_token=session_token)
+        if session_token is not None:
+            _invoke("delete_session", session_token=session_token)
         current_faroe.user_store.delete_user(user_id)
     except Exception as exc:  # noqa: BLE001 - logged; the sign-up already answers an error
         _logger.error("deleting the half-made user again failed: %s", type(exc).__name__)

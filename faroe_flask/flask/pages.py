@@ -9,11 +9,13 @@ which is kept on the server: ``pages_state``). Pages are server-rendered from
 ``faroe/pages/<page>.html`` (an app's own ``templates/faroe/pages/...`` wins), work without
 JavaScript, and every POST carries a CSRF token. Every answer carries the security headers of
 ``FAROE_PAGES_SECURITY_HEADERS``; Flask's session cookie follows ``FAROE_SESSION_COOKIE_SECURE``
-and is rotated when who is signed in changes (``pages_session``). ``forms=`` extends the entry
-forms (``pages_forms.PageForms``). docs/pages-security.md explains each choice.
+and is rotated when who is signed in changes (``pages_session``). docs/pages-security.md explains
+each choice. The entry forms follow the extension's hooks (``faroe_flask.flask.hooks``): sign-in
+and reset take "email address or username" when the application has an ``identifier_resolver``,
+and the sign-up form carries its ``signup_fields`` (``pages_forms``, ``pages_signup``).
 
 Endpoints (relative to the blueprint's name): ``signup``, ``signup_verify``, ``signup_resend``,
-``signup_password``, ``signup_cancel``, ``signin``, ``signout``, ``reset``, ``reset_verify``,
+``signup_password``, ``signup_fields``, ``signup_cancel``, ``signin``, ``signout``, ``reset``, ``reset_verify``,
 ``reset_password``, ``reset_cancel``, ``account``, ``email``, ``email_verify``, ``email_resend``,
 ``email_cancel``, ``password``, ``signout_everywhere``, ``delete``; ``static`` serves ``pages.css``.
 """
@@ -37,9 +39,9 @@ try:
     from .pages_account import register_account_pages
     from .pages_auth import register_auth_pages
     from ..core.decoys import AttemptNoticeSender
-    from .pages_forms import PageForms
     from .pages_session import add_security_headers, secure_session_cookie
     from .pages_settings import PagesSettings, PagesState, register
+    from .pages_signup import register_signup_pages
     from .pages_state import FlowStateUnavailable
     from .pages_support import csrf_is_valid, csrf_token, render_page
 except ModuleNotFoundError as missing:  # pragma: no cover - the extra is installed in tests
@@ -56,11 +58,8 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 
 
 
-def create_pages_blueprint(
-    name: str = "faroe_pages", url_prefix: str = "/account", *, forms: PageForms | None = None
-) -> Blueprint:
-    """A new pages blueprint; register it once per name (``app.register_blueprint(...)``).
-    ``forms``: the fields of the sign-in, sign-up and reset forms (default ``PageForms()``)."""
+def create_pages_blueprint(name: str = "faroe_pages", url_prefix: str = "/account") -> Blueprint:
+    """A new pages blueprint; register it once per name (``app.register_blueprint(...)``)."""
     blueprint = Blueprint(
         name,
         __name__,
@@ -69,17 +68,18 @@ def create_pages_blueprint(
         static_folder=str(_PACKAGE / "static" / "faroe"),
         static_url_path="/static",
     )
-    blueprint.record(functools.partial(_check_app, forms=forms or PageForms()))
+    blueprint.record(_check_app)
     blueprint.before_request(_check_csrf)
     blueprint.after_request(add_security_headers)
     blueprint.register_error_handler(FlowStateUnavailable, _unavailable)
+    register_signup_pages(blueprint)
     register_auth_pages(blueprint)
     register_account_pages(blueprint)
     register_limit_pages(blueprint)
     return blueprint
 
 
-def _check_app(setup: BlueprintSetupState, *, forms: PageForms) -> None:
+def _check_app(setup: BlueprintSetupState) -> None:
     app = setup.app
     if "faroe" not in app.extensions:
         raise RuntimeError("initialise the Faroe extension before registering the pages blueprint")
@@ -99,7 +99,7 @@ def _check_app(setup: BlueprintSetupState, *, forms: PageForms) -> None:
             "and send_user_password_reset_attempt_notification (TemplateEmailSender has them)"
         )
     full_name = f"{setup.name_prefix}.{setup.name}".lstrip(".")
-    register(app, full_name, PagesState(settings, forms))
+    register(app, full_name, PagesState(settings))
     secure_session_cookie(app, state.views.cookie_secure)
     # App-wide, so that the app's own templates can extend ``faroe/pages/base.html``.
     app.context_processor(functools.partial(_template_context, full_name))

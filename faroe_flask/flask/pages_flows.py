@@ -15,14 +15,30 @@ import dataclasses
 import logging
 from typing import Any
 
-from ..core.envelope import ActionResult
+from flask import redirect, url_for
+from werkzeug.wrappers import Response
+
 from ..core.decoys import decoy_step
+from ..core.envelope import ActionError, ActionResult
 from .extension import current_faroe
 from .pages_state import FlowStateUnavailable, discard, forget, recall, remember
-from .pages_support import invoke
+from .pages_support import flash_error, invoke
 from .views import get_session_token
 
-__all__ = ["FLOWS", "Flow", "drop_flow", "end_all_flows", "end_flow", "has_flow", "keep", "step"]
+__all__ = [
+    "FLOWS",
+    "Flow",
+    "drop_flow",
+    "end_all_flows",
+    "end_flow",
+    "expired",
+    "has_flow",
+    "is_decoy",
+    "keep",
+    "restart",
+    "started_at",
+    "step",
+]
 
 _logger = logging.getLogger("faroe_flask")
 
@@ -68,6 +84,29 @@ FLOWS: dict[str, Flow] = {
 def has_flow(name: str) -> bool:
     flow = FLOWS[name]
     return recall(flow.token_key) is not None or recall(flow.decoy_key) is not None
+
+
+def is_decoy(name: str) -> bool:
+    """Whether the browser's ``name`` flow is a decoy (generic-responses mode)."""
+    return recall(FLOWS[name].decoy_key) is not None
+
+
+def started_at() -> str:
+    """Now, as a decoy flow keeps its start (``<name>_started_at``)."""
+    return str(current_faroe.server.clock.now().timestamp())
+
+
+def restart(endpoint: str) -> Response:
+    return redirect(url_for(endpoint))
+
+
+def expired(result: ActionError, flow: str) -> Response | None:
+    """For the flow's invalid-token code: forget the flow, say so, and go back to its start."""
+    if result.error_code != FLOWS[flow].expired_code:
+        return None
+    drop_flow(flow)
+    flash_error(result)
+    return restart(FLOWS[flow].start_endpoint)
 
 
 def step(name: str, action: str, **arguments: str) -> ActionResult:

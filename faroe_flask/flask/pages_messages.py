@@ -3,14 +3,19 @@
 ``message_for(error_code)`` turns a Faroe error code into a sentence a person understands. The
 pages look up ``(page, code)`` first, so that one code can read differently in one flow (an
 expired token says which flow to start again), then the code alone, then a general sentence.
-Apps change a sentence with ``FAROE_PAGES_MESSAGES={"rate_limited": "..."}``.
+Where the application resolves identifiers ("email address or username", ``identifier=True``), the
+sign-in and reset read ``IDENTIFIER_MESSAGES`` first. Apps change a sentence with
+``FAROE_PAGES_MESSAGES={"rate_limited": "..."}`` (by code; it wins everywhere).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["MESSAGES", "FLOW_MESSAGES", "GENERAL_MESSAGE", "INVALID_FIELDS", "message_for"]
+from .deletion import USER_DELETION_REFUSED_MESSAGE
+from .identity import SIGNUP_NOT_FINISHED
+
+__all__ = ["MESSAGES", "FLOW_MESSAGES", "GENERAL_MESSAGE", "IDENTIFIER_MESSAGES", "INVALID_FIELDS", "message_for"]
 
 GENERAL_MESSAGE = "Something went wrong on our side. Please try again in a moment."
 
@@ -55,10 +60,19 @@ MESSAGES: Mapping[str, str] = {
     "invalid_user_deletion_token": "This account deletion expired. Please try again.",
     "internal_conflict": "Something else changed your account at the same moment. Please try again.",
     "internal_error": GENERAL_MESSAGE,
-    # The pages' own codes: generic-responses mode's sign-in, and the application's form fields.
+    # The pages' own codes: generic-responses mode's sign-in, the application's sign-up fields
+    # (each field's own sentence is shown beside it), a deletion the database refused.
     "incorrect_credentials": "The email address or password is incorrect.",
-    "missing_field": "Fill in every field.",
-    "field_too_long": "One of the fields is too long.",
+    "invalid_signup_fields": "Please correct the fields marked below.",
+    "signup_not_finished": SIGNUP_NOT_FINISHED,
+    "user_deletion_refused": USER_DELETION_REFUSED_MESSAGE,
+}
+
+#: Sign-in and reset, when the identifier is "email address or username": an unknown username
+#: and an unknown address get the same sentence.
+IDENTIFIER_MESSAGES: Mapping[str, str] = {
+    "user_not_found": "There is no account with this email address or username.",
+    "incorrect_credentials": "The email address, username or password is incorrect.",
 }
 
 #: Sentences that depend on the page: ``(page, code)``.
@@ -86,10 +100,20 @@ INVALID_FIELDS: Mapping[str, tuple[str, ...]] = {
 
 
 def message_for(
-    error_code: str | None, page: str = "", overrides: Mapping[str, str] | None = None
+    error_code: str | None,
+    page: str = "",
+    overrides: Mapping[str, str] | None = None,
+    *,
+    identifier: bool = False,
 ) -> str:
-    """The sentence for ``error_code`` on ``page``; ``overrides`` (by code) win."""
+    """The sentence for ``error_code`` on ``page``; ``overrides`` (by code) win. ``identifier``:
+    the page asked for "email address or username"."""
     code = error_code or "internal_error"
     if overrides and code in overrides:
         return overrides[code]
-    return FLOW_MESSAGES.get((page, code)) or MESSAGES.get(code) or GENERAL_MESSAGE
+    return (
+        (IDENTIFIER_MESSAGES.get(code) if identifier else None)
+        or FLOW_MESSAGES.get((page, code))
+        or MESSAGES.get(code)
+        or GENERAL_MESSAGE
+    )

@@ -1,7 +1,7 @@
 """The pages' settings, read once when the blueprint is registered, and how a view finds them.
 
 ``PagesSettings.from_config`` turns the ``FAROE_PAGES_*`` keys into typed values (``ConfigError``
-names a key, never a value); ``register`` keeps them, with the blueprint's forms, in
+names a key, never a value); ``register`` keeps them in
 ``app.extensions["faroe_pages"][<blueprint name>]``; ``current_pages()`` returns them during a
 request to the blueprint.
 """
@@ -16,7 +16,6 @@ from flask import current_app, request
 from flask.sansio.app import App
 
 from .config import ConfigError, _bool, _int
-from .pages_forms import PageForms
 
 __all__ = [
     "DEFAULT_SECURITY_HEADERS",
@@ -58,10 +57,9 @@ class PagesSettings:
 
 @dataclasses.dataclass(frozen=True)
 class PagesState:
-    """One registered pages blueprint: its settings and its forms."""
+    """One registered pages blueprint: its settings."""
 
     settings: PagesSettings
-    forms: PageForms
 
 
 def register(app: App, name: str, state: PagesState) -> None:

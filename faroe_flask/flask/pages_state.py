@@ -60,7 +60,7 @@ _logger = logging.getLogger("faroe_flask")
 #: The key in Flask's session under which the pages keep their handle.
 FLOW_KEY = "_faroe_pages"
 #: The largest flow state, as ASCII JSON (at most 6 bytes a character): the forms and ``next`` are
-#: bounded well below it (``pages_forms.MAX_EXTRA_CHARACTERS``, ``MAX_NEXT_CHARACTERS``).
+#: bounded well below it (``hooks.MAX_SIGNUP_FIELD_CHARACTERS``, ``MAX_NEXT_CHARACTERS``).
 MAX_STATE_BYTES = 32768
 #: The longest ``next`` target a flow keeps (a longer one falls back to the home URL).
 MAX_NEXT_CHARACTERS = 1000

@@ -19,8 +19,12 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 
 from ..core.envelope import ActionError, ActionResult
+from .deletion import user_deletion_refused
+from .pages_forms import resolves_identifiers
 from .pages_messages import INVALID_FIELDS, message_for
 from .pages_settings import current_pages
+from .pages_state import MAX_NEXT_CHARACTERS
+from .views import next_url
 
 __all__ = [
     "csrf_token",
@@ -28,9 +32,12 @@ __all__ = [
     "invoke",
     "render_page",
     "show_error",
+    "show_message",
     "flash_error",
     "form_value",
+    "generic",
     "home_url",
+    "next_target",
 ]
 
 
@@ -50,8 +57,8 @@ def csrf_is_valid(submitted: str | None) -> bool:
 
 # Rendering ------------------------------------------------------------------------------------
 
-#: HTTP status of a page that shows an action error (others: 422).
-_ERROR_STATUS = {"rate_limited": 429, "internal_conflict": 409, "internal_error": 503}
+#: HTTP status of a page that shows an error (others: 422).
+_ERROR_STATUS = {"rate_limited": 429, "internal_conflict": 409, "internal_error": 503, "user_deletion_refused": 409}
 
 
 def invoke(action: str, **arguments: str) -> ActionResult:
@@ -63,34 +70,57 @@ def invoke(action: str, **arguments: str) -> ActionResult:
 
 def render_page(template: str, *, status: int = 200, **context: Any) -> ResponseReturnValue:
     context.setdefault("generic_responses", current_pages().settings.generic_responses)
+    context.setdefault("field_errors", {})
     return render_template(f"faroe/pages/{template}.html", **context), status
 
 
-def show_error(
+def _message(code: str, page: str) -> str:
+    overrides = current_app.config.get("FAROE_PAGES_MESSAGES")
+    return message_for(code, page, overrides, identifier=resolves_identifiers(page))
+
+
+def show_message(
     template: str,
     page: str,
-    result: ActionError,
+    code: str,
     *,
+    reference: str | None = None,
     invalid_fields: tuple[str, ...] | None = None,
+    field_errors: dict[str, str] | None = None,
     **context: Any,
 ) -> ResponseReturnValue:
-    """The form again, with the sentence for the result's error code (and, for an error on
-    our side, the invocation id a person can quote)."""
-    code = result.error_code or "internal_error"
-    reference = result.action_invocation_id if code == "internal_error" else None
+    """The form again, with the sentence for ``code`` (and ``reference``, an invocation id a
+    person can quote); ``field_errors`` are sentences shown beside their fields."""
+    field_errors = field_errors or {}
+    if invalid_fields is None:
+        invalid_fields = tuple(field_errors) or INVALID_FIELDS.get(code, ())
     return render_page(
         template,
         status=_ERROR_STATUS.get(code, 422),
-        error=message_for(code, page, current_app.config.get("FAROE_PAGES_MESSAGES")),
+        error=_message(code, page),
         error_code=code,
-        invalid_fields=INVALID_FIELDS.get(code, ()) if invalid_fields is None else invalid_fields,
+        invalid_fields=invalid_fields,
+        field_errors=field_errors,
         reference=reference,
         **context,
     )
 
 
-def flash_error(result: ActionError, page: str = "") -> None:
-    flash(message_for(result.error_code, page, current_app.config.get("FAROE_PAGES_MESSAGES")), "error")
+def show_error(template: str, page: str, result: ActionError, **context: Any) -> ResponseReturnValue:
+    """The form again, with the sentence for the result's error code (and, for an error on
+    our side, the invocation id a person can quote). A deletion the database refused has its
+    own sentence (``user_deletion_refused``)."""
+    code = result.error_code or "internal_error"
+    reference = result.action_invocation_id if code == "internal_error" else None
+    if user_deletion_refused(result):
+        code = "user_deletion_refused"
+    return show_message(template, page, code, reference=reference, **context)
+
+
+def flash_error(result: ActionError | str, page: str = "") -> None:
+    """Flash the sentence of a result's error code (or of a code)."""
+    code = result if isinstance(result, str) else result.error_code or "internal_error"
+    flash(_message(code, page), "error")
 
 
 def form_value(name: str, *, strip: bool = True) -> str:
@@ -101,3 +131,15 @@ def form_value(name: str, *, strip: bool = True) -> str:
 
 def home_url() -> str:
     return str(current_app.config.get("FAROE_PAGES_HOME_URL") or "/")
+
+
+def next_target() -> str:
+    """The request's same-site ``next`` (``views.next_url``), or the home URL when it is absent,
+    foreign or too long to keep with a flow."""
+    target = next_url(home_url())
+    return target if len(target) <= MAX_NEXT_CHARACTERS else home_url()
+
+
+def generic() -> bool:
+    """Whether the pages answer in generic-responses mode."""
+    return current_pages().settings.generic_responses

@@ -66,8 +66,8 @@ def test_the_default_error_logger_writes_one_error_record(caplog: pytest.LogCapt
         LoggingErrorLogger(own).log_action_error(moment, "m", "j" * 24, "get_session")
     assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records] == [
         ("faroe_flask", logging.ERROR,
-         f"faroe action create_signup failed (invocation {'i' * 24} at 2026-01-02T03:04:05+00:00): sending failed: OSError"),
-        ("my_app.auth", logging.ERROR, f"faroe action get_session failed (invocation {'j' * 24} at 2026-01-02T03:04:05+00:00): m"),
+         f"faroe action create_signup (invocation {'i' * 24} at 2026-01-02T03:04:05+00:00): sending failed: OSError"),
+        ("my_app.auth", logging.ERROR, f"faroe action get_session (invocation {'j' * 24} at 2026-01-02T03:04:05+00:00): m"),
     ]
 
 

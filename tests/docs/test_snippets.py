@@ -172,6 +172,26 @@ def _check_pages(ran: list[tuple[Snippet, Namespace]], environment: Environment)
     app: Flask = ran[0][1]["app"]
     page = app.test_client().get("/account/signin")
     assert page.status_code == 200 and 'name="csrf_token"' in page.get_data(as_text=True)
+    # The usernames section: an existing user given a username by the page's receiver signs in
+    # with it; the sign-up form asks for one and refuses a taken one beside the field.
+    (namespace,) = [namespace for snippet, namespace in ran if "signup_fields_receiver" in snippet.code]
+    migrated = app.test_cli_runner().invoke(args=["faroe", "db", "upgrade"])
+    assert migrated.exit_code == 0, migrated.output
+    _add_user(app, ADA, ADA_PASSWORD)
+    with app.test_request_context():
+        user = app.extensions["faroe"].user_store.get_user_by_email_address(ADA)
+        namespace["save_username"](user.id, {"username": "ada"})
+    client = app.test_client()
+    form = client.get("/account/signin").get_data(as_text=True)
+    assert "Email address or username" in form
+    signed_in = client.post("/account/signin", data={
+        "email_address": "ada", "password": ADA_PASSWORD, "csrf_token": _csrf(form)})
+    assert signed_in.status_code == 302 and client.get_cookie("faroe_session") is not None
+    form = client.get("/account/signup").get_data(as_text=True)
+    assert 'id="username"' in form and "Others see it beside your posts." in form
+    taken = client.post("/account/signup", data={
+        "email_address": "grace@example.com", "username": "ada", "csrf_token": _csrf(form)})
+    assert taken.status_code == 422 and "This username is taken." in taken.get_data(as_text=True)
 
 
 def _check_database(ran: list[tuple[Snippet, Namespace]], environment: Environment) -> None:

@@ -25,6 +25,7 @@ from faroe_flask.flask.identity import (
     start_signin,
 )
 from faroe_flask.testing import TEST_PASSWORD, memory_faroe, outbox_of, sign_up
+from faroe_flask.testing import sign_in as sign_in_helper
 
 USERNAMES = {"ada": "ada@example.com"}
 
@@ -215,3 +216,48 @@ def test_signup_field_names_are_identifiers() -> None:
         SignupField("user name", "Username")
     with pytest.raises(ValueError):
         SignupField("username", "Username", max_length=0)
+
+
+def test_the_fields_reach_the_receiver_when_the_new_session_is_not_stored() -> None:
+    """``session_not_created``: the user exists without a session; its fields still reach the
+    application, in that request, and the person signs in afterwards."""
+    from faroe_flask import MemoryStorage
+
+    from ..core.wrappers import SESSION, InterferingStorage
+
+    app = Flask("no_session")
+    app.config.update(TESTING=True)
+    storage = InterferingStorage(MemoryStorage())
+    faroe = memory_faroe(app, storage=storage)
+    faroe.signup_fields = [SignupField("username", "Username")]
+    received: list[tuple[str, Mapping[str, str]]] = []
+    faroe.signup_fields_receiver(lambda user_id, fields: received.append((user_id, dict(fields))))
+    signup_token = _verified_signup(app, "ivy@example.com")
+    storage.fail("add", SESSION)
+    with app.app_context():
+        result = complete_signup(signup_token, {"username": "ivy"})
+        assert not result.ok and result.error_code == "session_not_created"
+        user = faroe.get_state(app).user_store.get_user_by_email_address("ivy@example.com")
+    assert received == [(user.id, {"username": "ivy"})]
+    assert sign_in_helper("ivy@example.com", app=app).user_id == user.id
+
+
+def test_an_unknown_identifier_counts_against_the_clients_limit_before_the_resolver_runs() -> None:
+    from faroe_flask import ClientLimitExceeded
+
+    app = Flask("limited")
+    app.config.update(TESTING=True, FAROE_CLIENT_LIMITS="on", FAROE_CLIENT_EMAIL_LIMIT="2/minute")
+    faroe = memory_faroe(app)
+    asked: list[str] = []
+
+    @faroe.identifier_resolver
+    def resolve(identifier: str) -> str | None:
+        asked.append(identifier)
+        return None
+
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.9"}):
+        for _ in range(2):
+            assert start_password_reset("nobody").error_code == "user_not_found"
+        with pytest.raises(ClientLimitExceeded):
+            start_password_reset("nobody")
+    assert asked == ["nobody", "nobody"]

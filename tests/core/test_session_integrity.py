@@ -96,11 +96,12 @@ def test_an_activity_refresh_never_moves_the_last_verification_back(
     token, _ = sign_up(rig.server, email_sender)
     ahead = make_server(storage=storage, user_store=user_store, clock=FakeClock(START + timedelta(seconds=200)))
     clock.advance(100)
-    # Between this server's first read of the session and its re-read before the refresh, the
-    # server ahead validates the session and refreshes it to its own, later, time.
+    # Between this server's read of the session and its refresh write, the server ahead validates
+    # the session and refreshes it to its own, later, time: the write loses, and the re-read finds
+    # the later time.
     rig.storage.on(
-        "get", Session.PREFIX + token_id(token),
-        lambda *_: ok(ahead, "get_session", session_token=token), skip=1,
+        "update", Session.PREFIX + token_id(token),
+        lambda *_: ok(ahead, "get_session", session_token=token),
     )
     ok(rig.server, "get_session", session_token=token)
     session, counter = _stored(storage, token)
@@ -111,15 +112,35 @@ def test_an_activity_refresh_never_moves_the_last_verification_back(
     assert ok(rig.server, "get_session", session_token=token)["session"]["id"] == token_id(token)
 
 
-def test_a_refresh_that_loses_its_write_leaves_the_winner_in_place(
+def test_a_refresh_that_loses_its_first_write_refreshes_on_a_fresh_read(
     rig: Rig, storage: Any, email_sender: CapturingEmailSender, clock: FakeClock,
+    error_logger: CapturingErrorLogger,
 ) -> None:
+    """The refresh writes with the counter of the validation's own read; when another request
+    wrote first, it re-reads (F9.4) and writes over that newer entry."""
     token, _ = sign_up(rig.server, email_sender)
     clock.advance(90)
     rig.storage.on("update", Session.PREFIX + token_id(token), rig.storage.competing_update)
-    ok(rig.server, "get_session", session_token=token)  # the lost write is not an error
+    ok(rig.server, "get_session", session_token=token)
     session, counter = _stored(storage, token)
-    assert (session.token_last_verified_at, counter) == (T0, 1)  # the competitor's write only
+    assert (session.token_last_verified_at, counter) == (T0 + 90, 2)  # the competitor's, then ours
+    assert rig.storage.keys_touched("get", Session.PREFIX + token_id(token)) == [
+        Session.PREFIX + token_id(token)
+    ] * 2
+    assert error_logger.entries == []
+
+
+def test_a_refresh_that_loses_both_writes_leaves_the_winner_in_place(
+    rig: Rig, storage: Any, email_sender: CapturingEmailSender, clock: FakeClock,
+    error_logger: CapturingErrorLogger,
+) -> None:
+    token, _ = sign_up(rig.server, email_sender)
+    clock.advance(90)
+    rig.storage.on("update", Session.PREFIX + token_id(token), rig.storage.competing_update, times=2)
+    ok(rig.server, "get_session", session_token=token)  # the lost writes are not an error
+    session, counter = _stored(storage, token)
+    assert (session.token_last_verified_at, counter) == (T0, 2)  # the competitor's writes only
+    assert error_logger.entries == []
 
 
 # Ending the other sessions on a password change -----------------------------------------------
@@ -164,7 +185,8 @@ def test_after_three_lost_races_the_caller_is_signed_out_and_it_is_logged(
     change_password(rig.server, caller)  # the password did change: the answer is ok
     assert len(rig.storage.keys_touched("update", Session.PREFIX + token_id(caller))) == 3
     assert [(entry[1], entry[3]) for entry in error_logger.entries] == [
-        ("could not keep the caller's session after ending the other sessions", "complete_user_password_update")
+        ("could not keep the caller's session after ending the other sessions; the action went on",
+         "complete_user_password_update")
     ]
     assert error(rig.server, "get_session", session_token=caller) == "invalid_session_token"
 

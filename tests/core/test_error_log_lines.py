@@ -60,7 +60,9 @@ def test_a_failing_strength_check(
     clock.advance(7)
     result = call(server, "set_signup_password", signup_token=token, password=STRONG_PASSWORD)
     assert code_of(result) == "internal_error"
-    assert only_entry(error_logger, clock) == ("password strength check failed: TimeoutError", "set_signup_password")
+    assert only_entry(error_logger, clock) == (
+        "password strength check failed: TimeoutError; answered internal_error", "set_signup_password"
+    )
 
 
 def test_a_failing_required_email_and_its_undo(
@@ -69,14 +71,15 @@ def test_a_failing_required_email_and_its_undo(
     email_sender.failing.add("signup_code")
     assert code_of(call(rig.server, "create_signup", email_address=EMAIL)) == "internal_error"
     assert only_entry(error_logger, clock) == (
-        "sending the signup verification code failed: ConnectionError", "create_signup"
+        "sending the signup verification code failed: ConnectionError; answered internal_error",
+        "create_signup"
     )
     error_logger.entries.clear()
     rig.storage.fail("delete", Signup.PREFIX)
     assert code_of(call(rig.server, "create_signup", email_address="other@example.com")) == "internal_error"
     assert only_entry(error_logger, clock) == (
         "sending the signup verification code failed: ConnectionError; "
-        "deleting the record failed too: StorageDown",
+        "deleting the record failed too: StorageDown; answered internal_error",
         "create_signup",
     )
 
@@ -90,7 +93,7 @@ def test_a_failing_email_the_answer_depends_on(
     result = call(server, "send_signup_email_address_verification_code", signup_token=token)
     assert code_of(result) == "internal_error"
     assert only_entry(error_logger, clock) == (
-        "sending the signup verification code failed: ConnectionError",
+        "sending the signup verification code failed: ConnectionError; answered internal_error",
         "send_signup_email_address_verification_code",
     )
 
@@ -103,12 +106,15 @@ def test_a_failing_notification_is_only_logged(
     signin = ok(server, "create_signin", user_email_address=EMAIL)["signin_token"]
     ok(server, "verify_signin_user_password", signin_token=signin, password=STRONG_PASSWORD)
     assert ok(server, "complete_signin", signin_token=signin)["session"]["user_id"]
-    assert only_entry(error_logger, clock) == ("sending the signed-in notification failed: ConnectionError", "complete_signin")
+    assert only_entry(error_logger, clock) == (
+        "sending the signed-in notification failed: ConnectionError; the action went on", "complete_signin"
+    )
     error_logger.entries.clear()
     email_sender.failing.add("password_updated")
     change_password(server, session_token)
     assert only_entry(error_logger, clock) == (
-        "sending the password-updated notification failed: ConnectionError", "complete_user_password_update"
+        "sending the password-updated notification failed: ConnectionError; the action went on",
+        "complete_user_password_update"
     )
 
 
@@ -119,7 +125,9 @@ def test_a_record_that_cannot_be_deleted_after_its_flow(
     rig.storage.fail("delete", Signup.PREFIX + token_id(token))
     values = ok(rig.server, "complete_signup", signup_token=token)  # the user exists: ok all the same
     assert values["session"]["user_id"]
-    assert only_entry(error_logger, clock) == ("deleting Signup failed: StorageDown", "complete_signup")
+    assert only_entry(error_logger, clock) == (
+        "deleting Signup failed: StorageDown; the action went on", "complete_signup"
+    )
 
 
 def test_a_user_hash_of_an_unknown_algorithm(
@@ -131,7 +139,8 @@ def test_a_user_hash_of_an_unknown_algorithm(
     result = call(rig.server, "verify_signin_user_password", signin_token=signin, password=STRONG_PASSWORD)
     assert code_of(result) == "internal_error"
     assert only_entry(error_logger, clock) == (
-        "the user's password hash algorithm is not supported", "verify_signin_user_password"
+        "the user's password hash algorithm is not supported; answered internal_error",
+        "verify_signin_user_password"
     )
 
 
@@ -151,7 +160,9 @@ def test_a_counter_at_its_limit(
         arguments["new_email_address"] = "new@example.com"
     result = call(rig.server, action, **arguments)
     assert code_of(result) == "internal_error"
-    assert only_entry(error_logger, clock) == (f"the user's {counter} counter reached its limit", action)
+    assert only_entry(error_logger, clock) == (
+        f"the user's {counter} counter reached its limit; answered internal_error", action
+    )
     assert result["action_invocation_id"] == error_logger.entries[0][2]  # the answer names the logged call
 
 
@@ -166,7 +177,8 @@ def test_ending_the_other_sessions_fails(
     rig.users.fail("increment_user_sessions_counter")
     change_password(rig.server, caller)
     assert only_entry(error_logger, clock) == (
-        "ending the user's other sessions failed: StorageDown", "complete_user_password_update"
+        "ending the user's other sessions failed: StorageDown; the action went on",
+        "complete_user_password_update"
     )
     assert ok(rig.server, "get_session", session_token=other)["session"]["id"] == token_id(other)
 
@@ -176,7 +188,9 @@ def test_an_unexpected_exception_names_its_class_and_message(
 ) -> None:
     rig.storage.fail("get", Signup.PREFIX, StorageDown("storage is down"))
     assert code_of(call(rig.server, "get_signup", signup_token="a" * 24 + "." + "b" * 24)) == "internal_error"
-    assert only_entry(error_logger, clock) == ("unexpected StorageDown: storage is down", "get_signup")
+    assert only_entry(error_logger, clock) == (
+        "unexpected StorageDown: storage is down; answered internal_error", "get_signup"
+    )
 
 
 def test_a_failing_error_logger_is_reported_to_python_logging(

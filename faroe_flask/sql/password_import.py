@@ -49,7 +49,7 @@ def import_werkzeug_hashes(
         source = next((c for c in table.c if c.name == source_column), None)
     if source is None:
         # A store given the table's name knows Faroe's columns only: name the column as it is.
-        if not source_column.isidentifier():
+        if not (user_store._named_table and source_column.isidentifier()):
             raise ValueError(f"table {table.name} has no column {source_column}")
         quoted = user_store.engine.dialect.identifier_preparer.quote(source_column)
         source = literal_column(quoted, String())

@@ -99,6 +99,8 @@ class SQLUserStore:
         before_delete: BeforeDelete | None = None,
         deletion: Deletion = "delete",
     ) -> None:
+        #: Whether the table was given by name, so that it holds Faroe's columns only.
+        self._named_table = isinstance(table, str)
         if isinstance(table, str):
             table = users_table_named(table, column_names)
         self.engine = engine

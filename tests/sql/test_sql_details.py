@@ -23,14 +23,21 @@ from faroe_flask.sql.runner import describe_error, is_unique_violation, runner_f
 
 from .test_runner_failures import HINT
 
-_CODES = {
-    "sqlite": ("IntegrityError, SQLITE_CONSTRAINT_PRIMARYKEY", "IntegrityError, SQLITE_CONSTRAINT_NOTNULL"),
-    "postgresql": ("UniqueViolation, SQLSTATE 23505", "NotNullViolation, SQLSTATE 23502"),
-    "mysql": ("IntegrityError, error 1062", "IntegrityError, error 1048"),
+_CODES = {  # what each database says of a duplicate key and a NULL in a NOT NULL column: the kind,
+    # the driver's code and the constraint's or column's schema name ({table}), never a value
+    "sqlite": (
+        "IntegrityError, SQLITE_CONSTRAINT_PRIMARYKEY): {table}.key",
+        "IntegrityError, SQLITE_CONSTRAINT_NOTNULL): {table}.value",
+    ),
+    "postgresql": (
+        "UniqueViolation, SQLSTATE 23505): constraint pk_{table} on table {table}",
+        "NotNullViolation, SQLSTATE 23502): column value of table {table}",
+    ),
+    "mysql": ("IntegrityError, error 1062): key PRIMARY", "IntegrityError, error 1048): column value"),
 }
 
 
-def test_constraint_violations_say_which_kind_and_code(
+def test_constraint_violations_say_which_kind_code_and_constraint(
     engine: Engine, tables: tuple[Table, Table], sql_backend: str
 ) -> None:
     table = tables[0]
@@ -39,13 +46,13 @@ def test_constraint_violations_say_which_kind_and_code(
                                               expires_at=bindparam("expires_at")))
     row = {"key": "aaah.k", "value": b"v", "expires_at": HINT.replace(tzinfo=None)}
     assert runner.execute(add, row) == 1
-    duplicate, missing = _CODES[sql_backend]
+    duplicate, missing = (text.format(table=table.name) for text in _CODES[sql_backend])
     with pytest.raises(SQLIntegrityError) as raised:
         runner.execute(add, row)
-    assert (raised.value.unique_violation, str(raised.value)) == (True, f"unique constraint violated ({duplicate})")
+    assert (raised.value.unique_violation, str(raised.value)) == (True, f"unique constraint violated ({duplicate}")
     with pytest.raises(SQLIntegrityError) as raised:
         runner.execute(add, {**row, "key": "aaah.other", "value": None})
-    assert (raised.value.unique_violation, str(raised.value)) == (False, f"integrity constraint violated ({missing})")
+    assert (raised.value.unique_violation, str(raised.value)) == (False, f"integrity constraint violated ({missing}")
 
 
 def test_a_check_constraint_named_unique_is_not_a_duplicate(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ are ignored.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -368,6 +369,38 @@ class Client:
 
     def __repr__(self) -> str:
         return f"Client({self.transport!r})"
+
+    def for_end_user(
+        self,
+        address: str | None = None,
+        *,
+        captcha_token: str | None = None,
+        address_header: str = "Faroe-Client-Address",
+    ) -> Client:
+        """A client whose requests speak for one end user of the calling application server.
+
+        ``address`` (the end user's IP address) goes in ``Faroe-Client-Address``, which the
+        endpoint reads from authenticated callers only (a bearer secret on the transport), so that
+        its per-client limits count that user and not the application server;
+        ``address_header`` follows the server's ``FAROE_CLIENT_ADDRESS_HEADER``.
+        ``captcha_token`` goes in ``X-Captcha-Token`` for the actions that require one. The new
+        client shares this one's transport and its connections: make one per call. Needs a
+        transport that can add headers (``HTTPTransport``); an address that is not an IP address
+        is a ``ValueError`` here rather than an HTTP 400 there.
+        """
+        headers: dict[str, str] = {}
+        if address is not None:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError("address must be an IPv4 or IPv6 address") from None
+            headers[address_header] = address
+        if captcha_token is not None:
+            headers["X-Captcha-Token"] = captcha_token
+        with_headers = getattr(self.transport, "with_headers", None)
+        if with_headers is None:
+            raise TypeError(f"{type(self.transport).__name__} cannot send headers")
+        return Client(with_headers(headers))
 
     def _invoke(
         self, action: str, build: Callable[[str, dict[str, Any]], S], **arguments: str

@@ -31,9 +31,11 @@ class UnexpectedStatusError(ClientError):
     """The endpoint answered with an HTTP status other than 200, so the action was not invoked
     (400: the request body was rejected; 401: not authenticated; ...)."""
 
-    def __init__(self, status: int, message: str | None = None) -> None:
+    def __init__(self, status: int, message: str | None = None, *, retry_after: int | None = None) -> None:
         super().__init__(message or f"the action invocation endpoint answered HTTP {status}")
         self.status = status
+        #: The ``Retry-After`` seconds of the answer (a 429 of the per-client limits), if any.
+        self.retry_after = retry_after
 
 
 class MalformedResponseError(ClientError):

@@ -9,6 +9,7 @@ arrived. ``HTTPTransport`` speaks HTTP with the standard library; ``LocalTranspo
 
 from __future__ import annotations
 
+import copy
 import http.client
 import selectors
 import ssl
@@ -48,6 +49,24 @@ def _socket_is_readable(connection: http.client.HTTPConnection) -> bool:
             return bool(selector.select(0))
     except (OSError, ValueError):
         return True
+
+
+def _checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError("header names and values must be strings")
+        if not name or any(character in name + value for character in "\r\n\0"):
+            raise ValueError("header names and values must not be empty or hold line breaks")
+        checked[name] = value
+    return checked
+
+
+def _seconds(value: str | None) -> int | None:
+    """A ``Retry-After`` in seconds (its date form, which the endpoint never sends, is ``None``)."""
+    if value is None or not value.isascii() or not value.isdigit():
+        return None
+    return int(value)
 
 
 def is_token_secret(value: str) -> bool:
@@ -99,13 +118,11 @@ class HTTPTransport:
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         # For messages: never the query string, which might carry a credential.
         self._display = f"{parts.scheme}://{parts.netloc}{parts.path or '/'}"
-        self._headers: dict[str, str] = {"Content-Type": "application/json", "Accept": "application/json"}
-        for name, value in (headers or {}).items():
-            if not isinstance(name, str) or not isinstance(value, str):
-                raise TypeError("header names and values must be strings")
-            if not name or any(character in name + value for character in "\r\n\0"):
-                raise ValueError("header names and values must not be empty or hold line breaks")
-            self._headers[name] = value
+        self._headers: dict[str, str] = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            **_checked_headers(headers or {}),
+        }
         if bearer_secret is not None:
             if not is_token_secret(bearer_secret):
                 raise ValueError("bearer_secret must be a non-empty string of visible ASCII characters")
@@ -116,6 +133,8 @@ class HTTPTransport:
         self._ssl_context = ssl_context
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
+        #: False for a transport made by ``with_headers``: the connections are its origin's.
+        self._owns_connections = True
 
     @property
     def url(self) -> str:
@@ -124,6 +143,19 @@ class HTTPTransport:
 
     def __repr__(self) -> str:
         return f"HTTPTransport({self._display!r})"
+
+    def with_headers(self, headers: Mapping[str, str]) -> HTTPTransport:
+        """This transport with ``headers`` added to (or replacing) its own on every request.
+
+        It shares this transport's kept connections, URL, secret, timeout and limits, so one per
+        call costs nothing: e.g. an application server calling the endpoint on behalf of one of its
+        users (``Client.for_end_user``). Dropping it closes nothing; ``close()`` on either closes
+        the shared idle connections.
+        """
+        view = copy.copy(self)
+        view._headers = {**self._headers, **_checked_headers(headers)}
+        view._owns_connections = False
+        return view
 
     def _new_connection(self) -> http.client.HTTPConnection:
         if self._https:
@@ -175,7 +207,9 @@ class HTTPTransport:
             self._checkin(connection)
         if response.status != 200:
             raise UnexpectedStatusError(
-                response.status, f"{self._display} answered HTTP {response.status}"
+                response.status,
+                f"{self._display} answered HTTP {response.status}",
+                retry_after=_seconds(response.getheader("Retry-After")),
             )
         if not fits:
             raise MalformedResponseError(
@@ -191,6 +225,8 @@ class HTTPTransport:
             connection.close()
 
     def __del__(self) -> None:
+        if not getattr(self, "_owns_connections", False):
+            return  # a view made by with_headers (or a half-built transport): nothing of its own
         try:
             self.close()
         except Exception:  # noqa: BLE001 - never raise from a finaliser

@@ -324,3 +324,56 @@ def test_results_are_frozen_and_hide_tokens(faroe_server: Server) -> None:
 def error_code_of(result: object) -> str:
     assert isinstance(result, ActionError)
     return result.error_code
+
+
+# Headers for one end user: with_headers and Client.for_end_user ----------------------------------
+
+
+def test_with_headers_adds_headers_and_shares_the_kept_connection(fake_endpoint: FakeEndpoint) -> None:
+    fake_endpoint.answer_raw(EMPTY_SUCCESS)
+    transport = HTTPTransport(fake_endpoint.url, headers={"X-Request-Source": "app"}, bearer_secret="s3cret")
+    client = Client(transport)
+    assert client.delete_session("t").ok is True
+    end_user = client.for_end_user("198.51.100.7", captcha_token="captcha-token-1")
+    assert end_user.transport is not transport
+    assert end_user.delete_session("t").ok is True
+    del end_user  # dropping the per-call client closes nothing
+    assert client.delete_session("t").ok is True
+    first, second, third = fake_endpoint.requests
+    assert second.headers["Faroe-Client-Address"] == "198.51.100.7"
+    assert second.headers["X-Captcha-Token"] == "captcha-token-1"
+    for request in (first, second, third):
+        assert (request.headers["Authorization"], request.headers["X-Request-Source"]) == ("Bearer s3cret", "app")
+    for request in (first, third):
+        assert "Faroe-Client-Address" not in request.headers and "X-Captcha-Token" not in request.headers
+    assert first.remote_port == second.remote_port == third.remote_port  # one connection throughout
+    # Only an address, under the server's header name; only a token.
+    client.for_end_user("2001:db8::1", address_header="X-End-User").delete_session("t")
+    client.for_end_user(captcha_token="only-a-token").delete_session("t")
+    fourth, fifth = fake_endpoint.requests[3:]
+    assert fourth.headers["X-End-User"] == "2001:db8::1" and "X-Captcha-Token" not in fourth.headers
+    assert fifth.headers["X-Captcha-Token"] == "only-a-token" and "Faroe-Client-Address" not in fifth.headers
+    transport.close()
+
+
+def test_for_end_user_refuses_what_the_endpoint_would_refuse(faroe_server: Server) -> None:
+    client = Client(HTTPTransport("http://127.0.0.1:9/", timeout=1))
+    for address in ("", "me, you", "198.51.100.7:80", "example.com"):
+        with pytest.raises(ValueError) as raised:
+            client.for_end_user(address)
+        assert str(raised.value) == "address must be an IPv4 or IPv6 address"
+    with pytest.raises(ValueError):
+        client.for_end_user("198.51.100.7", captcha_token="line\r\nbreak")
+    with pytest.raises(TypeError) as type_error:
+        Client(LocalTransport(faroe_server)).for_end_user("198.51.100.7")
+    assert str(type_error.value) == "LocalTransport cannot send headers"
+
+
+def test_a_status_error_carries_retry_after_in_seconds(fake_endpoint: FakeEndpoint) -> None:
+    client = Client(HTTPTransport(fake_endpoint.url))
+    for header, expected in ((None, None), ("17", 17), ("Wed, 21 Oct 2026 07:28:00 GMT", None), ("-3", None)):
+        fake_endpoint.headers = [("Content-Type", "text/plain")] + ([("Retry-After", header)] if header else [])
+        fake_endpoint.answer_raw(b"", status=429)
+        with pytest.raises(UnexpectedStatusError) as raised:
+            client.delete_session("t")
+        assert (raised.value.status, raised.value.retry_after) == (429, expected)

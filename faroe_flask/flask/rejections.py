@@ -49,11 +49,14 @@ class RejectionLog:
         interval: float = 60.0,
         logger: logging.Logger | None = None,
         clock: Callable[[], float] = time.monotonic,
+        subject: str = "faroe",
     ) -> None:
         if not interval > 0:
             raise ValueError("interval must be positive")
         self.interval = interval
         self.logger = logger or _logger
+        #: What the lines say was rejected: ``"<subject> request rejected with ..."``.
+        self.subject = subject
         self.counter: RejectionCounter | None = None
         self._clock = clock
         self._lock = threading.Lock()
@@ -103,9 +106,9 @@ class RejectionLog:
                     self._timer.name = "faroe-rejection-log"
                     self._timer.start()
         if log_now and status:
-            self.logger.log(level, "faroe request rejected with %d: %s", status, reason)
+            self.logger.log(level, "%s request rejected with %d: %s", self.subject, status, reason)
         elif log_now:
-            self.logger.log(level, "faroe: %s", reason)
+            self.logger.log(level, "%s: %s", self.subject, reason)
 
     def flush(self) -> None:
         """Write the summary of what was held back (if anything) and start a new interval."""
@@ -121,7 +124,8 @@ class RejectionLog:
         parts = sorted(held.items(), key=lambda item: (-item[1], item[0]))
         self.logger.log(
             level,
-            "faroe held back %d repeated log lines in the last %g s: %s",
+            "%s held back %d repeated log lines in the last %g s: %s",
+            self.subject,
             sum(held.values()),
             self.interval,
             "; ".join(f"{status or ''} {reason} x{count}".lstrip() for (status, reason), count in parts),

@@ -24,6 +24,7 @@ from ..core.interfaces import (
     UserStore,
 )
 from ..client.transport import is_token_secret
+from ..flask.rejections import RejectionLog
 from .protocol import ACTION_ARGUMENTS, decode_bytes, encode_user, is_int32
 
 __all__ = ["user_server_blueprint", "DEFAULT_MAX_REQUEST_BYTES"]
@@ -111,6 +112,7 @@ def user_server_blueprint(
     name: str = "faroe_user_server",
     url_prefix: str = "/faroe-user-server",
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    rejection_log_interval: float = 60.0,
 ) -> Blueprint:
     """A blueprint serving ``POST <url_prefix>`` as a user-server action invocation endpoint.
 
@@ -122,7 +124,10 @@ def user_server_blueprint(
       the endpoint gives direct access to user data and must then be reachable by Faroe only.
     * A body that is not a valid request (not one JSON object, repeated member names, unknown
       action, missing or mistyped argument, bad base64, counter outside int32): 400, empty
-      body. Bodies over ``max_request_bytes``: 413.
+      body. Bodies over ``max_request_bytes``: 413. A 400 is logged at INFO with its reason (never
+      a value from the body), the first of each reason in ``rejection_log_interval`` seconds; the
+      rest are summed up in one line at the end of the interval
+      (``faroe_flask.flask.rejections.RejectionLog``), so a flood cannot flood the log.
     * Everything else is 200 with a result (U3): store ``UserNotFoundError`` and
       ``UserEmailAddressAlreadyUsedError`` become ``user_not_found`` and
       ``email_address_already_used``; any other exception becomes ``internal_error`` and is
@@ -135,6 +140,7 @@ def user_server_blueprint(
     if max_request_bytes < 1:
         raise ValueError("max_request_bytes must be positive")
     expected_digest = secret_digest(secret) if secret is not None else None
+    rejections = RejectionLog(rejection_log_interval, logger=_logger, subject="user server")
     if secret is None and authenticate is None:
         _logger.warning(
             "the user server endpoint %s has no authentication: restrict it to the Faroe server",
@@ -170,7 +176,7 @@ def user_server_blueprint(
         except RequestEntityTooLarge:  # the app's MAX_CONTENT_LENGTH
             return Response(status=413)
         except Exception as exc:  # noqa: BLE001 - an unreadable body is a bad request
-            _logger.info("user server request rejected with 400: unreadable body (%s)", type(exc).__name__)
+            rejections.record(400, "bad_request", f"unreadable body ({type(exc).__name__})")
             return Response(status=400)
         if len(body) > max_request_bytes:
             return Response(status=413)
@@ -178,7 +184,7 @@ def user_server_blueprint(
             action, arguments = _read_arguments(parse_json_object(body))
         except (_Rejected, InvalidActionInvocationRequestError) as rejection:
             # The reason names what is wrong, never a value from the body.
-            _logger.info("user server request rejected with 400: %s", rejection)
+            rejections.record(400, "bad_request", str(rejection))
             return Response(status=400)
         invocation_id = generate_id()
         result: dict[str, Any]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import logging
 
 import pytest
@@ -123,5 +124,31 @@ def test_user_server_rejections_are_logged_once_at_info(
     records = rejection_records(caplog, "faroe_flask.user_server")
     assert [(record.levelno, record.getMessage()) for record in records] == [
         (logging.INFO, f"user server request rejected with 400: {reason}")
+    ]
+    assert MARKER not in caplog.text
+
+
+def test_a_flood_of_user_server_rejections_is_summed_up(caplog: pytest.LogCaptureFixture) -> None:
+    """500 bad bodies of two kinds: one line each at once, then one summary line at the end of the
+    interval (here 5 s, far more than the 500 requests take), never a value from a body."""
+    app = Flask("user_server_flood")
+    app.register_blueprint(user_server_blueprint(
+        MemoryUserStore(), authenticate=lambda request: True, rejection_log_interval=5,
+    ))
+    client = app.test_client()
+    bodies = [f'{{"action":"{MARKER}{index}","arguments":{{}}}}'.encode() for index in range(400)]
+    bodies += [f"{{{MARKER}".encode()] * 100
+    with caplog.at_level(logging.INFO, logger="faroe_flask"):
+        assert {client.post("/faroe-user-server", data=body).status_code for body in bodies} == {400}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any("held back" in r.getMessage() for r in caplog.records):
+            time.sleep(0.05)
+    lines = [record.getMessage() for record in caplog.records if record.name == "faroe_flask.user_server"]
+    assert lines == [
+        "user server request rejected with 400: unknown action",
+        "user server request rejected with 400: not a JSON document "
+        "(Expecting property name enclosed in double quotes at character 1)",
+        "user server held back 498 repeated log lines in the last 5 s: 400 unknown action x399; "
+        "400 not a JSON document (Expecting property name enclosed in double quotes at character 1) x99",
     ]
     assert MARKER not in caplog.text

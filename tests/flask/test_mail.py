@@ -6,6 +6,7 @@ import io
 import logging
 import socket
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,18 @@ from flask_mail import Mail
 
 from faroe_flask import MemoryStorage, MemoryUserStore
 from faroe_flask.flask.extension import Faroe
-from faroe_flask.flask.mail import DEFAULT_SUBJECTS, ConsoleEmailSender, FlaskMailEmailSender
+from faroe_flask.flask.mail import (
+    DEFAULT_SUBJECTS,
+    ConsoleEmailSender,
+    EmailRenderer,
+    FlaskMailEmailSender,
+    RenderedEmail,
+    TemplateEmailSender,
+)
 
 from ..conftest import BannedPasswords
 from .conftest import FAST_HASHING, invoke
-from .smtp import SMTPSink, secret_from, text_and_html
+from .smtp import SMTPSink, StalledSMTPServer, secret_from, text_and_html
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 
@@ -223,3 +231,209 @@ class TestConsoleSender:
         result = invoke(app.test_client(), "create_signup", email_address="user@example.com")
         assert result["ok"] is True
         assert "Your email address verification code is:" in capsys.readouterr().out
+
+
+# Every message, the notices and the addresses that get none ---------------------------------------
+
+NOTICES = ("signup_attempt_notification", "user_password_reset_attempt_notification")
+
+
+def send_all_eight(sender: Any, domain: str = "example.com") -> None:
+    """The six messages and the two notices, each to its own address and name."""
+    sender.send_signup_email_address_verification_code(f"a@{domain}", "ABCDEFGH")
+    sender.send_user_email_address_update_email_verification_code(f"b@{domain}", "Bea", "JKLMNPQR")
+    sender.send_user_password_reset_temporary_password(f"c@{domain}", "Cyd", "ABCDEFGHJKLM")
+    sender.send_user_signed_in_notification(f"d@{domain}", "Dee", WHEN)
+    sender.send_user_password_updated_notification(f"e@{domain}", "Eve", WHEN)
+    sender.send_user_email_address_updated_notification(f"f@{domain}", "Fay", "new@example.com", WHEN)
+    sender.send_signup_attempt_notification(f"g@{domain}", "Gil", WHEN)
+    sender.send_user_password_reset_attempt_notification(f"h@{domain}", "Hal", WHEN)
+
+
+def test_every_message_greets_its_user_by_name_in_text_and_html() -> None:
+    with SMTPSink() as sink:
+        send_all_eight(FlaskMailEmailSender(mail_app(sink.port)))
+        messages = sink.received()
+    assert [str(m["To"]) for m in messages] == [f"{c}@example.com" for c in "abcdefgh"]
+    assert [str(m["Subject"]) for m in messages] == [
+        DEFAULT_SUBJECTS[name] for name in (
+            "signup_email_address_verification_code", "user_email_address_update_email_verification_code",
+            "user_password_reset_temporary_password", "user_signed_in_notification",
+            "user_password_updated_notification", "user_email_address_updated_notification", *NOTICES,
+        )
+    ]
+    for message, name in zip(messages[1:], ("Bea", "Cyd", "Dee", "Eve", "Fay", "Gil", "Hal")):
+        text, html = text_and_html(message)
+        assert text.startswith(f"Hi {name},") and f"<p>Hi {name},</p>" in html, name
+    for message in messages[3:]:
+        text, html = text_and_html(message)
+        assert "2026-03-04 at 05:06 UTC" in text and "2026-03-04 at 05:06 UTC" in html
+    for message, address in zip(messages[6:], ("g@example.com", "h@example.com")):
+        text, html = text_and_html(message)
+        assert f"({address})" in text and f"({address})" in html
+
+
+def test_notifications_to_an_invalid_address_are_not_sent_and_the_rest_are() -> None:
+    """RFC 6761's ``.invalid`` (any letter case): a placeholder address gets no notification; a
+    code, a temporary password and the two notices of generic mode still go out."""
+    with SMTPSink() as sink:
+        sender = FlaskMailEmailSender(mail_app(sink.port))
+        send_all_eight(sender, "users.INVALID")
+        sender.send_user_signed_in_notification("x@users.invalid", "", WHEN)
+        sender.send_user_signed_in_notification("y@invalid.example.com", "", WHEN)
+        sender.send_user_password_updated_notification("z@example.invalid.org", "", WHEN)
+        messages = sink.received()
+    assert [str(m["To"]) for m in messages] == [
+        "a@users.INVALID", "b@users.INVALID", "c@users.INVALID", "g@users.INVALID", "h@users.INVALID",
+        "y@invalid.example.com", "z@example.invalid.org",
+    ]
+
+
+def test_the_console_sender_skips_the_same_notifications(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    send_all_eight(ConsoleEmailSender(stream=stream), "users.invalid")
+    assert [line for line in stream.getvalue().splitlines() if line.startswith("----- email to")] == [
+        f"----- email to {c}@users.invalid -----" for c in "abcgh"
+    ]
+
+
+def test_a_rendered_email_shows_no_content_and_the_renderer_works_without_an_app() -> None:
+    renderer = EmailRenderer()
+    email = renderer.render("user_signed_in_notification", "d@example.com", display_name="<b>Dee</b>",
+                            timestamp=WHEN)
+    assert repr(email) == "RenderedEmail(user_signed_in_notification)"
+    assert (email.message, email.to, email.subject) == (
+        "user_signed_in_notification", "d@example.com", DEFAULT_SUBJECTS["user_signed_in_notification"]
+    )
+    assert email.text.startswith("Hi <b>Dee</b>,")
+    assert "<p>Hi &lt;b&gt;Dee&lt;/b&gt;,</p>" in email.html and "<b>Dee</b>" not in email.html
+    code = renderer.render("signup_email_address_verification_code", "a@example.com", code="ABCDEFGH")
+    assert "ABCDEFGH" in code.text and "ABCDEFGH" in code.html
+    with pytest.raises(ValueError, match=r"^unknown email message 'signup'$"):
+        renderer.render("signup", "a@example.com")
+    with pytest.raises(ValueError, match=r"^unknown email message names: a, b$"):
+        EmailRenderer(subjects={"b": "x", "a": "y", "user_signed_in_notification": "z"})
+    renamed = EmailRenderer(subjects={"user_signed_in_notification": "Signed in"})
+    assert renamed.subjects["user_signed_in_notification"] == "Signed in"
+    assert renamed.subjects["user_password_updated_notification"] == DEFAULT_SUBJECTS["user_password_updated_notification"]
+
+
+def test_a_template_sender_needs_a_deliver_method() -> None:
+    with pytest.raises(NotImplementedError):
+        TemplateEmailSender().send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+    delivered: list[Any] = []
+
+    class Collecting(TemplateEmailSender):
+        def deliver(self, email: RenderedEmail) -> None:
+            delivered.append(email)
+
+    Collecting().send_user_password_updated_notification("e@example.com", "Eve", WHEN)
+    assert [(e.message, e.to) for e in delivered] == [("user_password_updated_notification", "e@example.com")]
+
+
+def _url_templates(tmp_path: Path) -> str:
+    """App templates that need the app context (``url_for`` outside a request)."""
+    folder = tmp_path / "templates" / "faroe" / "email"
+    folder.mkdir(parents=True)
+    (folder / "user_password_updated_notification.txt").write_text(
+        "Changed. {{ url_for('static', filename='logo.png', _external=True) }}\n"
+    )
+    return str(tmp_path / "templates")
+
+
+def test_app_templates_render_in_the_apps_context_from_any_thread(tmp_path: Path) -> None:
+    templates = _url_templates(tmp_path)
+    with SMTPSink() as sink:
+        app = mail_app(sink.port, template_folder=templates, SERVER_NAME="auth.example.org")
+        sender = FlaskMailEmailSender(app)
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                sender.send_user_password_updated_notification("e@example.com", "Eve", WHEN)
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(30)
+        assert errors == []
+        text, _ = text_and_html(sink.received()[0])
+    assert text.strip() == "Changed. http://auth.example.org/static/logo.png"
+    stream = io.StringIO()
+    app = Flask("console_urls", template_folder=templates)
+    app.config["SERVER_NAME"] = "auth.example.org"
+    ConsoleEmailSender(app, stream=stream).send_user_password_updated_notification("e@example.com", "", WHEN)
+    assert "Changed. http://auth.example.org/static/logo.png" in stream.getvalue()
+
+
+def test_the_console_block_word_for_word_flushed(tmp_path: Path) -> None:
+    folder = tmp_path / "templates" / "faroe" / "email"
+    folder.mkdir(parents=True)
+    (folder / "signup_email_address_verification_code.txt").write_text("Your code: {{ code }}  \n\n\n")
+    app = Flask("console_block", template_folder=str(tmp_path / "templates"))
+    path = tmp_path / "console.txt"
+    with path.open("w", encoding="utf-8") as stream:
+        sender = ConsoleEmailSender(app, stream=stream, subjects={"signup_email_address_verification_code": "Code"})
+        sender.send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+        written = path.read_text(encoding="utf-8")  # before the file is closed: flushed
+    assert written == (
+        "----- email to a@example.com -----\nSubject: Code\n\nYour code: ABCDEFGH\n----- end of email -----\n"
+    )
+
+
+# The Flask-Mail sender's settings ----------------------------------------------------------------
+
+
+def test_the_senders_bounds_are_checked_and_default_to_the_documented_values() -> None:
+    app = mail_app(25)
+    sender = FlaskMailEmailSender(app)
+    assert (sender.timeout, sender.deadline) == (10.0, 15.0)
+    bad: dict[str, Any]
+    for bad in ({"timeout": 0}, {"deadline": 0}, {"timeout": -1.0}):
+        with pytest.raises(ValueError, match=r"^timeout and deadline must be positive$"):
+            FlaskMailEmailSender(app, **bad)
+    for bad in ({"max_pending_sends": 0}, {"max_concurrent_sends": 0}, {"max_queued_sends": -1}):
+        with pytest.raises(ValueError, match=r"^max_pending_sends and max_concurrent_sends must be at least 1, "
+                                             r"max_queued_sends at least 0$"):
+            FlaskMailEmailSender(app, **bad)
+    small = FlaskMailEmailSender(app, timeout=0.5, deadline=0.5, max_pending_sends=1, max_concurrent_sends=1,
+                                 max_queued_sends=0)
+    assert (small.timeout, small.deadline) == (0.5, 0.5)
+
+
+def test_by_default_two_conversations_run_and_two_sends_wait_for_them() -> None:
+    """Five sends at once to a relay that never answers: two talk to it, two wait in the queue
+    (within their deadline), the fifth fails at once."""
+    with StalledSMTPServer("silent") as smtp:
+        app = Flask("faroe_default_bounds")
+        app.config.update(MAIL_SERVER=smtp.host, MAIL_PORT=smtp.port, MAIL_DEFAULT_SENDER="f@example.org")
+        Mail(app)
+        sender = FlaskMailEmailSender(app, deadline=1.0)
+        outcomes: list[tuple[str, float]] = []
+        lock = threading.Lock()
+
+        def send() -> None:
+            started = time.monotonic()
+            try:
+                sender.send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+                outcome = "sent"
+            except (RuntimeError, TimeoutError) as exc:
+                outcome = f"{type(exc).__name__}: {exc}"
+            with lock:
+                outcomes.append((outcome, time.monotonic() - started))
+
+        threads = [threading.Thread(target=send) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.1)
+        send()  # the fifth
+        talking = smtp.accepted  # before the first deadline: the conversations so far
+        for thread in threads:
+            thread.join(10)
+    assert outcomes[0][0] == "RuntimeError: too many SMTP sends are running or waiting" and outcomes[0][1] < 0.3
+    assert talking == 2
+    # The other four end by their deadline; two of them talked first, the queued two once a
+    # conversation was free, for what was left of their deadline.
+    assert [outcome.split(":")[0] for outcome, _ in outcomes[1:]] == ["TimeoutError"] * 4
+    assert all(0.9 < elapsed < 1.5 for _, elapsed in outcomes[1:]), outcomes

@@ -389,11 +389,12 @@ def test_the_senders_bounds_are_checked_and_default_to_the_documented_values() -
     app = mail_app(25)
     sender = FlaskMailEmailSender(app)
     assert (sender.timeout, sender.deadline) == (10.0, 15.0)
-    bad: dict[str, Any]
-    for bad in ({"timeout": 0}, {"deadline": 0}, {"timeout": -1.0}):
+    bad_times: list[dict[str, Any]] = [{"timeout": 0}, {"deadline": 0}, {"timeout": -1.0}]
+    for bad in bad_times:
         with pytest.raises(ValueError, match=r"^timeout and deadline must be positive$"):
             FlaskMailEmailSender(app, **bad)
-    for bad in ({"max_pending_sends": 0}, {"max_concurrent_sends": 0}, {"max_queued_sends": -1}):
+    bad_counts: list[dict[str, Any]] = [{"max_pending_sends": 0}, {"max_concurrent_sends": 0}, {"max_queued_sends": -1}]
+    for bad in bad_counts:
         with pytest.raises(ValueError, match=r"^max_pending_sends and max_concurrent_sends must be at least 1, "
                                              r"max_queued_sends at least 0$"):
             FlaskMailEmailSender(app, **bad)

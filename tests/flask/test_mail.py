@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import smtplib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -438,3 +441,69 @@ def test_by_default_two_conversations_run_and_two_sends_wait_for_them() -> None:
     # conversation was free, for what was left of their deadline.
     assert [outcome.split(":")[0] for outcome, _ in outcomes[1:]] == ["TimeoutError"] * 4
     assert all(0.9 < elapsed < 1.5 for _, elapsed in outcomes[1:]), outcomes
+
+
+def test_each_smtp_read_is_bounded_by_the_timeout_within_the_deadline() -> None:
+    """A relay that never greets: the socket timeout ends the send long before the deadline."""
+    with StalledSMTPServer("silent") as smtp:
+        app = Flask("faroe_smtp_timeout")
+        app.config.update(MAIL_SERVER=smtp.host, MAIL_PORT=smtp.port, MAIL_DEFAULT_SENDER="f@example.org")
+        Mail(app)
+        sender = FlaskMailEmailSender(app, timeout=0.3, deadline=5.0)
+        started = time.monotonic()
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            sender.send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+        assert time.monotonic() - started < 2
+
+
+def test_deliver_sends_a_rendered_email_outside_any_app_context() -> None:
+    with SMTPSink() as sink:
+        app = mail_app(sink.port)
+        sender = FlaskMailEmailSender(app)
+        with app.app_context():
+            email = sender.renderer.render("user_password_updated_notification", "e@example.com",
+                                           display_name="Eve", timestamp=WHEN)
+        sender.deliver(email)  # no app context here
+        (message,) = sink.received()
+    assert str(message["From"]) == "Faroe <faroe@example.org>" and str(message["To"]) == "e@example.com"
+
+
+@contextlib.contextmanager
+def _full_backlog() -> Iterator[int]:
+    """A loopback port whose listen backlog is full: a new connection hangs in ``connect``."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(8):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.1)
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+def test_close_waits_at_most_its_deadline_for_a_helper_stuck_connecting() -> None:
+    """A helper still in ``connect`` outlives its send's deadline (no socket to shut down yet)."""
+    def helpers() -> int:
+        return sum(thread.name == "faroe-smtp-send" for thread in threading.enumerate())
+
+    with _full_backlog() as port:
+        sender = FlaskMailEmailSender(mail_app(port), timeout=5.0, deadline=0.4, max_pending_sends=2)
+        with pytest.raises(TimeoutError, match=r"^sending the email took longer than 0\.\d+ s$"):
+            sender.send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+        assert helpers() == 1  # still connecting
+        started = time.monotonic()
+        sender.close()
+        assert 0.3 < time.monotonic() - started < 0.9
+        assert helpers() == 1
+    deadline = time.monotonic() + 10
+    while helpers() and time.monotonic() < deadline:
+        time.sleep(0.05)

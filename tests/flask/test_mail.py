@@ -7,6 +7,7 @@ import io
 import logging
 import smtplib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from faroe_flask.flask.mail import (
 
 from ..conftest import BannedPasswords
 from .conftest import FAST_HASHING, invoke
-from .smtp import SMTPSink, StalledSMTPServer, secret_from, text_and_html
+from .smtp import SMTPSink, StalledSMTPServer, secret_from, self_signed_context, text_and_html
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 
@@ -507,3 +508,47 @@ def test_close_waits_at_most_its_deadline_for_a_helper_stuck_connecting() -> Non
     deadline = time.monotonic() + 10
     while helpers() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+# TLS and logins -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_context(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
+    return self_signed_context(tmp_path_factory.mktemp("smtp_tls"))
+
+
+def test_starttls_then_login_when_configured(tls_context: ssl.SSLContext) -> None:
+    with SMTPSink(starttls=tls_context, logins={"faroe": "s3cret"}) as sink:
+        app = mail_app(sink.port, MAIL_USE_TLS=True, MAIL_USERNAME="faroe", MAIL_PASSWORD="s3cret")
+        FlaskMailEmailSender(app).send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+        (message,) = sink.received()  # the sink takes no mail before STARTTLS
+    assert secret_from(message, 8) == "ABCDEFGH"
+    assert sink.logins == [("faroe", "s3cret", True)]  # logged in over TLS
+
+
+def test_smtps_from_the_first_byte(tls_context: ssl.SSLContext) -> None:
+    with SMTPSink(implicit_tls=tls_context) as sink:
+        app = mail_app(sink.port, MAIL_USE_SSL=True)
+        FlaskMailEmailSender(app).send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+        (message,) = sink.received()
+    assert secret_from(message, 8) == "ABCDEFGH"
+
+
+def test_no_login_without_both_a_username_and_a_password() -> None:
+    with SMTPSink(logins={"faroe": "s3cret"}) as sink:
+        for credentials in ({"MAIL_USERNAME": "faroe"}, {"MAIL_PASSWORD": "s3cret"}):
+            app = mail_app(sink.port, **credentials)
+            FlaskMailEmailSender(app).send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+        assert len(sink.received()) == 2
+    assert sink.logins == []
+
+
+def test_a_refused_login_fails_the_send() -> None:
+    with SMTPSink(logins={"faroe": "s3cret"}) as sink:
+        app = mail_app(sink.port, MAIL_USERNAME="faroe", MAIL_PASSWORD="wrong")
+        sender = FlaskMailEmailSender(app)
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            sender.send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+        assert sink.received() == []
+        assert set(sink.logins) == {("faroe", "wrong", False)}  # smtplib tries each mechanism offered

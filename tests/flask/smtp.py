@@ -47,6 +47,8 @@ class SMTPSink:
         starttls: ssl.SSLContext | None = None,
         implicit_tls: ssl.SSLContext | None = None,
         logins: dict[str, str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         """``starttls``: offer STARTTLS with this context and require it before any mail;
         ``implicit_tls``: TLS from the first byte (SMTPS); ``logins``: accept AUTH with these
@@ -58,8 +60,8 @@ class SMTPSink:
         self.logins: list[tuple[str, str, bool]] = []
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
-        self.host = "127.0.0.1"
-        self.port = 0
+        self.host = host
+        self.port = port
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -69,7 +71,7 @@ class SMTPSink:
         handler = _Handler(self)
 
         async def start() -> asyncio.Server:
-            return await self._loop.create_server(self._protocol(handler), self.host, 0, ssl=self.implicit_tls)
+            return await self._loop.create_server(self._protocol(handler), self.host, self.port, ssl=self.implicit_tls)
 
         self._server = asyncio.run_coroutine_threadsafe(start(), self._loop).result(timeout=10)
         self.port = self._server.sockets[0].getsockname()[1]

@@ -12,6 +12,7 @@ import os
 import re
 import resource
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -392,16 +393,20 @@ def test_the_endpoint_urls_of_several_addresses_ipv6_and_a_unix_socket(make_app:
         server.close()
 
 
-def test_serve_prints_the_endpoint_then_serves_until_its_sockets_close(
-    make_app: AppFactory, capsys: pytest.CaptureFixture[str],
+def test_serve_prints_the_endpoint_at_once_then_serves_until_its_sockets_close(
+    make_app: AppFactory, tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Its line reaches a block-buffered stdout (a file, a pipe to a process manager) at once."""
     app = make_app()
     socket_map: dict[int, Any] = {}
+    out = tmp_path / "stdout.txt"
+    stdout = out.open("w", encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", stdout)
     thread = threading.Thread(target=serve, args=(app,), kwargs={"map": socket_map, "listen": "127.0.0.1:0"},
                               daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not (printed := capsys.readouterr().out) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 5
+    while not (printed := out.read_text(encoding="utf-8")) and time.monotonic() < deadline:
         time.sleep(0.02)
     match = re.fullmatch(r"Faroe endpoint: POST http://127\.0\.0\.1:(\d+)/faroe\n", printed)
     assert match, printed
@@ -414,7 +419,24 @@ def test_serve_prints_the_endpoint_then_serves_until_its_sockets_close(
         thread.join(10)
         for server in servers:
             server.task_dispatcher.shutdown()
+        stdout.close()
     assert not thread.is_alive()
+
+
+def test_the_endpoint_urls_of_two_unix_sockets(make_app: AppFactory, tmp_path: Any) -> None:
+    app = make_app()
+    sockets = []
+    for name in ("a.sock", "b.sock"):
+        unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        unix.bind(str(tmp_path / name))
+        sockets.append(unix)
+    server = create_server(app, sockets=sockets)
+    try:
+        assert endpoint_urls(app, server) == [f"unix:{tmp_path / 'a.sock'} /faroe", f"unix:{tmp_path / 'b.sock'} /faroe"]
+    finally:
+        server.close()
+        for unix in sockets:
+            unix.close()
 
 
 def _in_a_child(limits: tuple[int, int], connection_limits: list[int], app: Any) -> dict[str, Any]:

@@ -38,6 +38,15 @@ class _Handler:
             self.sink.messages.append(message)
         return "554 Transaction failed" if self.sink.reject else "250 Message accepted for delivery"
 
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        if self.sink.stall_mail:  # a relay that hangs once the client is in (after any STARTTLS)
+            await asyncio.sleep(self.sink.stall_mail)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
 
 class SMTPSink:
     def __init__(
@@ -49,11 +58,14 @@ class SMTPSink:
         logins: dict[str, str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        stall_mail: float = 0,
     ) -> None:
         """``starttls``: offer STARTTLS with this context and require it before any mail;
         ``implicit_tls``: TLS from the first byte (SMTPS); ``logins``: accept AUTH with these
-        usernames and passwords (``self.logins`` records each attempt)."""
+        usernames and passwords (``self.logins`` records each attempt); ``stall_mail``: wait that
+        many seconds before answering ``MAIL FROM``."""
         self.reject = reject
+        self.stall_mail = stall_mail
         self.starttls = starttls
         self.implicit_tls = implicit_tls
         self.accounts = logins

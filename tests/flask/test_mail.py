@@ -579,3 +579,20 @@ def test_a_refused_login_fails_the_send() -> None:
             sender.send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
         assert sink.received() == []
         assert set(sink.logins) == {("faroe", "wrong", False)}  # smtplib tries each mechanism offered
+
+
+def test_a_relay_hanging_after_starttls_is_cut_at_the_deadline(tls_context: ssl.SSLContext) -> None:
+    """The deadline shuts the TLS socket down (STARTTLS replaced the first one): the helper ends
+    at once instead of waiting for its socket timeout."""
+    def helpers() -> int:
+        return sum(thread.name == "faroe-smtp-send" for thread in threading.enumerate())
+
+    with SMTPSink(starttls=tls_context, stall_mail=8) as sink:
+        app = mail_app(sink.port, MAIL_USE_TLS=True)
+        sender = FlaskMailEmailSender(app, timeout=6.0, deadline=1.0)
+        with pytest.raises(TimeoutError):
+            sender.send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+        deadline = time.monotonic() + 1.5
+        while helpers() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert helpers() == 0

@@ -441,7 +441,12 @@ def test_the_endpoint_urls_of_two_unix_sockets(make_app: AppFactory, tmp_path: A
 
 def _in_a_child(limits: tuple[int, int], connection_limits: list[int], app: Any) -> dict[str, Any]:
     """Set the open-files limits and create servers in a forked child (a process cannot raise
-    its hard limit again); what the servers took, the limits after and the warnings logged."""
+    its hard limit again); what the servers took, the limits after and the warnings logged.
+
+    One server is created here first, within the limits this process has (which fit): so that
+    mutation testing, which sees only what runs in this process, knows the test reaches the
+    limit code (the child runs the same code)."""
+    create_server(app, listen="127.0.0.1:0", connection_limit=10).close()
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
@@ -556,3 +561,41 @@ def test_a_slow_answer_is_not_cut_by_the_receive_timeout(make_app: AppFactory) -
         response = connection.getresponse()
         assert (response.status, response.read()) == (200, b"done")
         connection.close()
+
+
+def test_a_request_still_arriving_within_the_receive_timeout_is_not_cut(make_app: AppFactory) -> None:
+    """Dripped for 3 s through at least one clean-up (every 2 s), then completed: answered."""
+    app = make_app({"FAROE_SERVE_RECEIVE_TIMEOUT": 4, "FAROE_SERVE_CHANNEL_TIMEOUT": 2})
+    with serve_production(app) as (server, _, port):
+        assert server.adj.cleanup_interval == 2
+        head = b"POST /faroe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(GET_SESSION)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(head)
+            for byte in GET_SESSION[:6]:
+                time.sleep(0.5)
+                sock.sendall(bytes([byte]))
+            sock.sendall(GET_SESSION[6:])
+            answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_pipelined_request_waiting_behind_a_slow_answer_does_not_cut_it(make_app: AppFactory) -> None:
+    """The next request's first bytes came with the first request: the connection has a request
+    being answered, so the receive deadline leaves it alone."""
+    app = make_app({"FAROE_SERVE_RECEIVE_TIMEOUT": 1})
+
+    @app.get("/slow")
+    def slow() -> str:
+        time.sleep(2.5)
+        return "done"
+
+    with serve_production(app) as (_, _, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n")
+            answer = b""
+            while not answer.endswith(b"done"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"done"), answer

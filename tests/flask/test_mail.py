@@ -554,12 +554,24 @@ def test_starttls_then_login_when_configured(tls_context: ssl.SSLContext) -> Non
     assert sink.logins == [("faroe", "s3cret", True)]  # logged in over TLS
 
 
-def test_smtps_from_the_first_byte(tls_context: ssl.SSLContext) -> None:
-    with SMTPSink(implicit_tls=tls_context) as sink:
-        app = mail_app(sink.port, MAIL_USE_SSL=True)
-        FlaskMailEmailSender(app).send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
-        (message,) = sink.received()
+@pytest.mark.parametrize("starttls", [False, True], ids=["smtps", "starttls"])
+def test_tls_from_the_first_byte_or_after_starttls_names_the_server(
+    tls_context: ssl.SSLContext, starttls: bool,
+) -> None:
+    """The TLS handshake names ``MAIL_SERVER`` (SNI), as a relay behind a shared address needs."""
+    names: list[str | None] = []
+    tls_context.sni_callback = lambda _socket, name, _context: names.append(name)
+    try:
+        sink_options: dict[str, Any] = {"starttls": tls_context} if starttls else {"implicit_tls": tls_context}
+        with SMTPSink(**sink_options) as sink:
+            tls: dict[str, Any] = {"MAIL_USE_TLS": True} if starttls else {"MAIL_USE_SSL": True}
+            app = mail_app(sink.port, MAIL_SERVER="localhost", **tls)
+            FlaskMailEmailSender(app).send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+            (message,) = sink.received()
+    finally:
+        tls_context.sni_callback = None
     assert secret_from(message, 8) == "ABCDEFGH"
+    assert names == ["localhost"]
 
 
 def test_no_login_without_both_a_username_and_a_password() -> None:
@@ -596,3 +608,18 @@ def test_a_relay_hanging_after_starttls_is_cut_at_the_deadline(tls_context: ssl.
         while helpers() and time.monotonic() < deadline:
             time.sleep(0.02)
         assert helpers() == 0
+
+
+def test_by_default_64_helpers_may_be_left_running(tmp_path: Path) -> None:
+    """Helpers given up on while connecting keep their slot until they end: the 65th send fails at
+    once (``max_pending_sends`` 64)."""
+    with _full_backlog() as (port, _):
+        sender = FlaskMailEmailSender(mail_app(port), timeout=30.0, deadline=0.02)
+        for _ in range(64):
+            with pytest.raises(TimeoutError):
+                sender.send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+        with pytest.raises(RuntimeError, match=r"^too many SMTP sends are still running$"):
+            sender.send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+    deadline = time.monotonic() + 10
+    while any(t.name == "faroe-smtp-send" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -154,13 +154,14 @@ def test_a_refresh_that_loses_to_another_refresh_writes_unless_that_one_is_later
 ) -> None:
     """F9.4: ``token_last_verified_at`` moves to now unless it is already later; the same second
     is not later, so it is written again (and this validation refreshed the activity)."""
-    token, _ = sign_up(make_server(), email_sender)
+    token, user_id = sign_up(make_server(), email_sender)
     clock.advance(60)
     now = int(clock.now().timestamp())
     watched = InterferingStorage(storage)
     watched.on("update", SESSION, _another_refresh_at(watched, now + ahead))
     result = _typed(make_server(storage=watched), token)
     assert result.activity_refreshed is refreshed
+    assert result.user is not None and result.user.id == user_id  # the user the validation read
     session, counter = _stored(storage, token)
     assert session.token_last_verified_at == now + ahead
     assert counter == (2 if refreshed else 1)

@@ -507,9 +507,11 @@ def _refused(port: int, source: str) -> bytes:
         return received
 
 
-def test_one_address_gets_its_share_of_connections_and_the_others_are_served(make_app: AppFactory) -> None:
+def test_one_address_gets_its_share_of_connections_and_the_others_are_served(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture,
+) -> None:
     app = make_app({"FAROE_SERVE_CONNECTIONS_PER_ADDRESS": "3"})
-    with serve_production(app) as (server, socket_map, port):
+    with serve_production(app) as (server, socket_map, port), caplog.at_level(logging.INFO, logger="faroe_flask"):
         held = half_open(port, 3)
         try:
             wait_for_channels(socket_map, 3)
@@ -522,8 +524,19 @@ def test_one_address_gets_its_share_of_connections_and_the_others_are_served(mak
             for sock in held:
                 sock.close()
         counts = server.faroe_connection_counts
-        assert counts.refused == 1 and counts.per_address == 3
+        assert counts.refused == 1 and counts.per_address == 3 and counts.ipv6_prefix == 64
     assert app.extensions["faroe"].rejections.totals[(503, "connections_per_address")] == 1
+    assert "faroe request rejected with 503: too many connections from one address" in [
+        r.getMessage() for r in caplog.records if r.name == "faroe_flask"
+    ]
+
+
+def test_the_cap_counts_an_ipv6_client_by_its_configured_network(make_app: AppFactory) -> None:
+    server = create_server(make_app({"FAROE_CLIENT_IPV6_PREFIX": 1}), listen="127.0.0.1:0")
+    try:
+        assert server.faroe_connection_counts.ipv6_prefix == 1
+    finally:
+        server.close()
 
 
 @pytest.mark.parametrize("proxy", ["127.0.0.1", "*"])

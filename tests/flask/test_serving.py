@@ -334,6 +334,19 @@ def test_the_fixed_safe_settings_and_the_optional_proxy_keys(make_app: AppFactor
         waitress_settings(make_app({"FAROE_SERVE_TRUSTED_PROXY": "10.0.0.1", "FAROE_SERVE_TRUSTED_PROXY_COUNT": 0}))
 
 
+def test_one_thread_one_connection_and_a_one_byte_body_are_allowed(make_app: AppFactory) -> None:
+    settings = waitress_settings(make_app({
+        "FAROE_SERVE_THREADS": 1, "FAROE_SERVE_CONNECTION_LIMIT": 1, "FAROE_MAX_REQUEST_BYTES": 1,
+        "FAROE_SERVE_CHANNEL_TIMEOUT": 1,
+    }))
+    assert (settings["threads"], settings["connection_limit"]) == (1, 1)
+    assert settings["max_request_body_size"] == 1 + 1024 and settings["channel_timeout"] == 1
+    for key in ("FAROE_SERVE_THREADS", "FAROE_SERVE_CONNECTION_LIMIT", "FAROE_MAX_REQUEST_BYTES",
+                "FAROE_SERVE_CHANNEL_TIMEOUT"):
+        with pytest.raises(ConfigError, match=key):
+            waitress_settings(make_app({key: 0}))
+
+
 @pytest.mark.parametrize(("channel", "receive", "cleanup"), [
     (30, 2, 2), (30, 0, 5), (30, None, 5), (8, 10, 5), (3, 0, 3), (3, 2, 2),
 ])

@@ -328,6 +328,8 @@ def test_the_fixed_safe_settings_and_the_optional_proxy_keys(make_app: AppFactor
     assert proxied["trusted_proxy"] == "10.0.0.1" and proxied["trusted_proxy_count"] == 2
     assert "trusted_proxy_headers" not in proxied and proxied["clear_untrusted_proxy_headers"] is False
     assert "trusted_proxy_count" not in waitress_settings(make_app({"FAROE_SERVE_TRUSTED_PROXY": "10.0.0.1"}))
+    one = waitress_settings(make_app({"FAROE_SERVE_TRUSTED_PROXY": "10.0.0.1", "FAROE_SERVE_TRUSTED_PROXY_COUNT": 1}))
+    assert one["trusted_proxy_count"] == 1
     with pytest.raises(ConfigError, match=r"^FAROE_SERVE_TRUSTED_PROXY must be an address or '\*'$"):
         waitress_settings(make_app({"FAROE_SERVE_TRUSTED_PROXY": ["10.0.0.1"]}))
     with pytest.raises(ConfigError, match="FAROE_SERVE_TRUSTED_PROXY_COUNT"):

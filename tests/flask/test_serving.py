@@ -492,7 +492,7 @@ def _in_a_child(limits: tuple[int, int], connection_limits: list[int], app: Any)
     return result
 
 
-def test_a_hard_open_files_limit_too_low_lowers_the_connection_limit(make_app: AppFactory) -> None:
+def test_an_open_files_hard_limit_too_low_lowers_the_connection_limit(make_app: AppFactory) -> None:
     outcome = _in_a_child((400, 400), [1000, 272], make_app())
     assert outcome == {
         "taken": [400 - 128, 272], "limits": [400, 400],
@@ -500,7 +500,7 @@ def test_a_hard_open_files_limit_too_low_lowers_the_connection_limit(make_app: A
     }
 
 
-def test_a_soft_limit_is_raised_as_far_as_the_hard_one_allows(make_app: AppFactory) -> None:
+def test_the_soft_open_files_limit_is_raised_as_far_as_the_hard_one_allows(make_app: AppFactory) -> None:
     assert _in_a_child((300, 700), [1000], make_app()) == {
         "taken": [700 - 128], "limits": [700, 700],
         "warnings": ["the open-files limit (700) is too low for 1000 connections; accepting at most 572"],

@@ -623,3 +623,55 @@ def test_by_default_64_helpers_may_be_left_running(tmp_path: Path) -> None:
     deadline = time.monotonic() + 10
     while any(t.name == "faroe-smtp-send" for t in threading.enumerate()) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def test_a_send_waiting_for_a_conversation_gives_up_at_its_own_deadline() -> None:
+    """``deadline`` is read by each send: a send that waits for the one conversation, held by a
+    send with a longer deadline, gives up at its own, before or after the conversation is free."""
+    with StalledSMTPServer("silent") as smtp:
+        app = Flask("faroe_conversation_wait")
+        app.config.update(MAIL_SERVER=smtp.host, MAIL_PORT=smtp.port, MAIL_DEFAULT_SENDER="f@example.org")
+        Mail(app)
+        sender = FlaskMailEmailSender(app, timeout=10, deadline=2.0, max_concurrent_sends=1, max_queued_sends=1)
+
+        def hold() -> None:
+            with pytest.raises(TimeoutError):
+                sender.send_signup_email_address_verification_code("a@example.com", "ABCDEFGH")
+
+        # The conversation is held for 2 s; this send's deadline is 0.5 s: it stops waiting then.
+        holder = threading.Thread(target=hold)
+        holder.start()
+        time.sleep(0.2)
+        sender.deadline = 0.5
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match=r"^no SMTP conversation was free within 0\.5 s$"):
+            sender.send_signup_email_address_verification_code("b@example.com", "ABCDEFGH")
+        assert 0.4 < time.monotonic() - started < 1.2
+        holder.join(10)
+
+        # Held for 1 s by a send with that deadline; the next one waits with 3 s, but its
+        # deadline is 0.3 s by the time the conversation is free: it gives up without sending.
+        sender.deadline = 1.0
+        holder = threading.Thread(target=hold)
+        holder.start()
+        time.sleep(0.1)
+        sender.deadline = 3.0
+        outcome: list[BaseException] = []
+
+        def wait() -> None:
+            try:
+                sender.send_signup_email_address_verification_code("c@example.com", "ABCDEFGH")
+            except BaseException as exc:  # noqa: BLE001
+                outcome.append(exc)
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        time.sleep(0.2)
+        sender.deadline = 0.3
+        holder.join(10)
+        waiter.join(10)
+        accepted = smtp.accepted
+    assert [f"{type(exc).__name__}: {exc}" for exc in outcome] == [
+        "TimeoutError: no SMTP conversation was free within 0.3 s"
+    ]
+    assert accepted == 2  # the two holders; the waiters never connected

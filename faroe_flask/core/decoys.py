@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from .actions import ActionFailure, Context, LoggedFailure, Values, fail
+from .actions import Context, Values, fail
 from .credentials import generate_id, generate_temporary_password
 from .envelope import ActionError, ActionResult, ActionSuccess
 from .flows.common import send_required
@@ -39,7 +39,7 @@ from .ratelimit import (
     VERIFY_USER_PASSWORD_RESET_TEMPORARY_PASSWORD,
     BucketKind,
 )
-from .server import Server, describe_exception
+from .server import Server
 
 __all__ = [
     "INCORRECT_CREDENTIALS",
@@ -76,19 +76,14 @@ class AttemptNoticeSender(Protocol):
 
 
 def _run(server: Server, name: str, step: Callable[[Context], Values]) -> ActionResult:
-    """Run ``step`` as an action would run: failures become error codes, surprises are logged."""
+    """Run ``step`` as an action would run: failures become error codes, surprises are logged
+    (as an action's: the line ends with the answer, ``; answered internal_error``)."""
     invocation_id = generate_id()
     ctx = Context(server, name, invocation_id, server.clock.now())
     try:
         values = step(ctx)
-    except LoggedFailure as failure:
-        ctx.log(failure.message)
-        return ActionError(invocation_id, failure.error_code)
-    except ActionFailure as failure:
-        return ActionError(invocation_id, failure.error_code)
-    except Exception as exc:  # noqa: BLE001 - as an action: internal_error, logged
-        ctx.log(describe_exception(exc))
-        return ActionError(invocation_id, "internal_error")
+    except Exception as exc:  # noqa: BLE001 - as an action: its failure's code, or internal_error
+        return server._failed(ctx, exc)
     return ActionSuccess(invocation_id, values)
 
 

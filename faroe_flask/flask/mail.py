@@ -326,6 +326,7 @@ class _AttachedSocket:
     """Hands each new SMTP socket to the attempt before the server's greeting is read."""
 
     attempt: Attempt[None]
+    _host: str  # smtplib's: the server's name
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
@@ -354,6 +355,10 @@ class _TimeoutConnection(Connection):
         mail = self.mail
         port = int(mail.port) if mail.port else 0
         host: _SMTP | _SMTPSSL = _SMTPSSL(timeout=self.timeout) if mail.use_ssl else _SMTP(timeout=self.timeout)
+        # smtplib keeps the server's name only when given it at construction (which would
+        # connect before the attempt is attached); TLS (SMTPS and STARTTLS) sends it as the
+        # server name and refuses an empty one.
+        host._host = mail.server
         host.attempt = self.attempt
         self.attempt.attach(host)
         try:

@@ -237,8 +237,8 @@ def endpoint_urls(app: Flask, server: Any) -> list[str]:
     urls = []
     for path in endpoint_paths(app):
         for host, port in listening:
-            if not port:  # a unix socket
-                urls.append(f"unix:{host} {path}")
+            if host == "unix":  # waitress names a unix socket ("unix", its path)
+                urls.append(f"unix:{port} {path}")
                 continue
             shown = f"[{host}]" if ":" in str(host) else host
             urls.append(f"http://{shown}:{port}{path}")

@@ -126,14 +126,27 @@ def test_the_table_has_the_39_actions_with_the_specified_arguments() -> None:
 
 def test_blocklist_and_allowlist(server: Server) -> None:
     body = b'{"action":"get_session","arguments":{"session_token":"x"}}'
-    with pytest.raises(InvalidActionInvocationRequestError):
+    with pytest.raises(InvalidActionInvocationRequestError, match=r"^action blocked$"):
         server.resolve_action_invocation_request(body, blocklist={"get_session"})
-    with pytest.raises(InvalidActionInvocationRequestError):
+    with pytest.raises(InvalidActionInvocationRequestError, match=r"^action not allowed$"):
         server.resolve_action_invocation_request(body, allowlist={"create_signup"})
     with pytest.raises(InvalidActionInvocationRequestError):
         server.resolve_action_invocation_request(body, allowlist={"GET_SESSION"})
     assert json.loads(server.resolve_action_invocation_request(body, blocklist={"Get_Session"}))["ok"] is False
     assert json.loads(server.resolve_action_invocation_request(body, allowlist=["get_session"]))["ok"] is False
+
+
+def test_admit_gets_the_action_name_before_the_action_runs(server: Server) -> None:
+    body = b'{"action":"get_session","arguments":{"session_token":"x"}}'
+    admitted: list[str] = []
+    answer = json.loads(server.resolve_action_invocation_request(body, admit=admitted.append))
+    assert admitted == ["get_session"] and answer["error_code"] == "invalid_session_token"
+
+    def refuse(action: str) -> None:
+        raise PermissionError(action)
+
+    with pytest.raises(PermissionError, match=r"^get_session$"):
+        server.resolve_action_invocation_request(body, admit=refuse)
 
 
 def test_invoke_runs_an_action_without_json(server: Server) -> None:

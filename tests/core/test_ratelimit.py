@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -189,7 +190,9 @@ def test_take_outside_actions_retries_a_lost_swap_a_bounded_number_of_times(make
     storage = _LosingStorage()
     server = make_server(storage=storage)
     assert BUCKET.take_outside_actions(server, "race", 4) is None  # created: no swap needed
+    started = time.monotonic()
     assert BUCKET.take_outside_actions(server, "race", 4) == 1.0  # four lost swaps: refused
+    assert time.monotonic() - started < 0.25  # each retry pauses a couple of milliseconds at most
     assert storage.updates == 4
 
 

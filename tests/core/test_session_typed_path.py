@@ -4,7 +4,7 @@ user, with every rule of the action (foundations.md F9, Compatibility policy ite
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -136,6 +136,54 @@ def test_a_refresh_that_loses_a_race_runs_as_f9_4_writes_it(
     assert [op for op, key in watched.calls if key.startswith(SESSION)] == ["get", "update", "get", "update"]
 
 
+def _another_refresh_at(storage: InterferingStorage, seconds: int) -> Callable[..., None]:
+    """An effect: another request stores the session with ``token_last_verified_at=seconds``."""
+
+    def refresh(key: str, *_: Any) -> None:
+        value, counter = storage.inner.get(key)
+        later = Session.decode(value).replace(token_last_verified_at=seconds)
+        storage.inner.update(key, later.encode(), datetime(2100, 1, 1, tzinfo=timezone.utc), counter)
+
+    return refresh
+
+
+@pytest.mark.parametrize(("ahead", "refreshed"), [(0, True), (5, False)])
+def test_a_refresh_that_loses_to_another_refresh_writes_unless_that_one_is_later(
+    make_server: Callable[..., Server], email_sender: CapturingEmailSender, clock: FakeClock,
+    storage: Any, ahead: int, refreshed: bool,
+) -> None:
+    """F9.4: ``token_last_verified_at`` moves to now unless it is already later; the same second
+    is not later, so it is written again (and this validation refreshed the activity)."""
+    token, user_id = sign_up(make_server(), email_sender)
+    clock.advance(60)
+    now = int(clock.now().timestamp())
+    watched = InterferingStorage(storage)
+    watched.on("update", SESSION, _another_refresh_at(watched, now + ahead))
+    result = _typed(make_server(storage=watched), token)
+    assert result.activity_refreshed is refreshed
+    assert result.user is not None and result.user.id == user_id  # the user the validation read
+    session, counter = _stored(storage, token)
+    assert session.token_last_verified_at == now + ahead
+    assert counter == (2 if refreshed else 1)
+    assert [op for op, key in watched.calls if key.startswith(SESSION)] == (
+        ["get", "update", "get", "update"] if refreshed else ["get", "update", "get"]
+    )
+
+
+def test_a_session_deleted_before_its_refresh_is_not_refreshed(
+    make_server: Callable[..., Server], email_sender: CapturingEmailSender, clock: FakeClock,
+    storage: Any,
+) -> None:
+    token, _ = sign_up(make_server(), email_sender)
+    clock.advance(60)
+    watched = InterferingStorage(storage)
+    watched.on("update", SESSION, watched.vanish)  # signed out meanwhile
+    result = _typed(make_server(storage=watched), token)
+    assert result.activity_refreshed is False
+    with pytest.raises(StorageEntryNotFoundError):
+        _stored(storage, token)
+
+
 def test_with_the_user_cache_the_user_may_not_have_been_read(
     make_server: Callable[..., Server], email_sender: CapturingEmailSender, clock: FakeClock,
     storage: Any, user_store: Any,
@@ -242,11 +290,19 @@ def test_an_observer_that_raises_or_replaces_the_result_cannot_break_it(
     server.add_action_observer(raising)
     assert isinstance(server.get_session(token), SessionSuccess)
 
+    own_ids: list[str] = []
+
     def replacing(action: str, arguments: dict[str, str], run: RunAction) -> ActionResult:
         result = run(action, arguments)  # contrary to the contract: a result of its own
+        own_ids.append(result.action_invocation_id)
         return ActionSuccess(result.action_invocation_id, {}) if result.ok else result
 
     server.add_action_observer(replacing)
+    caplog.clear()
     replaced = server.get_session(token)
     assert isinstance(replaced, ActionError) and replaced.error_code == "internal_error"
-    assert "replaced the result of get_session" in caplog.text
+    assert replaced.action_invocation_id == own_ids[-1] and len(own_ids[-1]) == 24
+    logged = [r.getMessage() for r in caplog.records if r.name == "faroe_flask"]
+    assert [line for line in logged if line != "a Faroe action observer raised"] == [
+        "an action observer replaced the result of get_session"  # the first observer still raises
+    ]

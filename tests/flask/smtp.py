@@ -13,13 +13,15 @@ import email.policy
 import logging
 import re
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult
 
 # aiosmtpd logs whole SMTP conversations at DEBUG; keep test output readable.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -36,14 +38,42 @@ class _Handler:
             self.sink.messages.append(message)
         return "554 Transaction failed" if self.sink.reject else "250 Message accepted for delivery"
 
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        if self.sink.stall_mail:  # a relay that hangs once the client is in (after any STARTTLS)
+            await asyncio.sleep(self.sink.stall_mail)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
 
 class SMTPSink:
-    def __init__(self, *, reject: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        reject: bool = False,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+        logins: dict[str, str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        stall_mail: float = 0,
+    ) -> None:
+        """``starttls``: offer STARTTLS with this context and require it before any mail;
+        ``implicit_tls``: TLS from the first byte (SMTPS); ``logins``: accept AUTH with these
+        usernames and passwords (``self.logins`` records each attempt); ``stall_mail``: wait that
+        many seconds before answering ``MAIL FROM``."""
         self.reject = reject
+        self.stall_mail = stall_mail
+        self.starttls = starttls
+        self.implicit_tls = implicit_tls
+        self.accounts = logins
+        self.logins: list[tuple[str, str, bool]] = []
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
-        self.host = "127.0.0.1"
-        self.port = 0
+        self.host = host
+        self.port = port
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -53,9 +83,7 @@ class SMTPSink:
         handler = _Handler(self)
 
         async def start() -> asyncio.Server:
-            return await self._loop.create_server(
-                lambda: SMTP(handler, hostname="faroe-test-smtp"), self.host, 0
-            )
+            return await self._loop.create_server(self._protocol(handler), self.host, self.port, ssl=self.implicit_tls)
 
         self._server = asyncio.run_coroutine_threadsafe(start(), self._loop).result(timeout=10)
         self.port = self._server.sockets[0].getsockname()[1]
@@ -73,6 +101,25 @@ class SMTPSink:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+
+    def _protocol(self, handler: _Handler) -> Callable[[], SMTP]:
+        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+            login, password = data.login.decode(), data.password.decode()
+            accepted = self.accounts is not None and self.accounts.get(login) == password
+            self.logins.append((login, password, session.ssl is not None))
+            return AuthResult(success=accepted, handled=False)  # handled: aiosmtpd answers 535
+
+        def protocol() -> SMTP:
+            return SMTP(
+                handler,
+                hostname="faroe-test-smtp",
+                tls_context=self.starttls,
+                require_starttls=self.starttls is not None,
+                authenticator=authenticate if self.accounts is not None else None,
+                auth_require_tls=False,
+            )
+
+        return protocol
 
     def received(self) -> list[EmailMessage]:
         with self.lock:
@@ -161,3 +208,17 @@ class StalledSMTPServer:
                         connection.sendall(bytes([byte]))
                     except OSError:
                         return
+
+
+def self_signed_context(folder: Any) -> ssl.SSLContext:
+    """A server TLS context with a throwaway self-signed certificate for 127.0.0.1 (``openssl``);
+    smtplib's default client context does not verify certificates."""
+    key, cert = folder / "smtp.key", folder / "smtp.crt"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    return context

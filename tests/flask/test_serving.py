@@ -7,17 +7,32 @@ from __future__ import annotations
 import concurrent.futures
 import http.client
 import json
+import logging
+import os
+import re
 import resource
 import socket
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from waitress import wasyncore
 from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer  # type: ignore[import-untyped]
 
 from faroe_flask.flask.config import ConfigError
-from faroe_flask.flask.serving import BODY_FRAMING_ALLOWANCE, waitress_settings
+from faroe_flask.flask.serving import (
+    BODY_FRAMING_ALLOWANCE,
+    create_server,
+    endpoint_urls,
+    receive_timeout_of,
+    serve,
+    startup_lines,
+    waitress_settings,
+)
 
 from ..servers import open_files_limit, serve_production
 from .conftest import AppFactory
@@ -295,3 +310,320 @@ def test_the_receive_timeout_can_be_turned_off(make_app: AppFactory) -> None:
         assert server.adj.cleanup_interval == 5
         assert type(server).channel_class is server.channel_class  # waitress's own channel
         assert post(port)[0] == 200
+
+
+# The settings, one key at a time ------------------------------------------------------------------
+
+
+def test_the_fixed_safe_settings_and_the_optional_proxy_keys(make_app: AppFactory) -> None:
+    defaults = waitress_settings(make_app())
+    assert defaults["max_request_header_size"] == 16 * 1024 and defaults["expose_tracebacks"] is False
+    assert defaults["cleanup_interval"] == 5 and defaults["max_request_body_size"] == 64 * 1024 + 1024
+    for key in ("trusted_proxy", "trusted_proxy_count", "trusted_proxy_headers"):
+        assert key not in defaults
+    proxied = waitress_settings(make_app({
+        "FAROE_SERVE_TRUSTED_PROXY": "10.0.0.1", "FAROE_SERVE_TRUSTED_PROXY_COUNT": "2",
+        "FAROE_SERVE_CLEAR_UNTRUSTED_PROXY_HEADERS": False,
+    }))
+    assert proxied["trusted_proxy"] == "10.0.0.1" and proxied["trusted_proxy_count"] == 2
+    assert "trusted_proxy_headers" not in proxied and proxied["clear_untrusted_proxy_headers"] is False
+    assert "trusted_proxy_count" not in waitress_settings(make_app({"FAROE_SERVE_TRUSTED_PROXY": "10.0.0.1"}))
+    one = waitress_settings(make_app({"FAROE_SERVE_TRUSTED_PROXY": "10.0.0.1", "FAROE_SERVE_TRUSTED_PROXY_COUNT": 1}))
+    assert one["trusted_proxy_count"] == 1
+    with pytest.raises(ConfigError, match=r"^FAROE_SERVE_TRUSTED_PROXY must be an address or '\*'$"):
+        waitress_settings(make_app({"FAROE_SERVE_TRUSTED_PROXY": ["10.0.0.1"]}))
+    with pytest.raises(ConfigError, match="FAROE_SERVE_TRUSTED_PROXY_COUNT"):
+        waitress_settings(make_app({"FAROE_SERVE_TRUSTED_PROXY": "10.0.0.1", "FAROE_SERVE_TRUSTED_PROXY_COUNT": 0}))
+
+
+def test_one_thread_one_connection_and_a_one_byte_body_are_allowed(make_app: AppFactory) -> None:
+    settings = waitress_settings(make_app({
+        "FAROE_SERVE_THREADS": 1, "FAROE_SERVE_CONNECTION_LIMIT": 1, "FAROE_MAX_REQUEST_BYTES": 1,
+        "FAROE_SERVE_CHANNEL_TIMEOUT": 1,
+    }))
+    assert (settings["threads"], settings["connection_limit"]) == (1, 1)
+    assert settings["max_request_body_size"] == 1 + 1024 and settings["channel_timeout"] == 1
+    for key in ("FAROE_SERVE_THREADS", "FAROE_SERVE_CONNECTION_LIMIT", "FAROE_MAX_REQUEST_BYTES",
+                "FAROE_SERVE_CHANNEL_TIMEOUT"):
+        with pytest.raises(ConfigError, match=key):
+            waitress_settings(make_app({key: 0}))
+
+
+@pytest.mark.parametrize(("channel", "receive", "cleanup"), [
+    (30, 2, 2), (30, 0, 5), (30, None, 5), (8, 10, 5), (3, 0, 3), (3, 2, 2),
+])
+def test_the_clean_up_runs_as_often_as_the_shortest_timeout_needs(
+    make_app: AppFactory, channel: int, receive: int | None, cleanup: int,
+) -> None:
+    app = make_app({"FAROE_SERVE_CHANNEL_TIMEOUT": channel, "FAROE_SERVE_RECEIVE_TIMEOUT": receive})
+    assert waitress_settings(app)["cleanup_interval"] == cleanup
+    assert receive_timeout_of(app) == (receive or None)
+
+
+def test_the_receive_timeout_is_whole_non_negative_seconds(make_app: AppFactory) -> None:
+    assert receive_timeout_of(make_app()) == 30
+    assert receive_timeout_of(make_app({"FAROE_SERVE_RECEIVE_TIMEOUT": "7"})) == 7
+    with pytest.raises(ConfigError, match="FAROE_SERVE_RECEIVE_TIMEOUT"):
+        receive_timeout_of(make_app({"FAROE_SERVE_RECEIVE_TIMEOUT": -1}))
+
+
+def test_listen_addresses_and_the_overrides_that_replace_them(make_app: AppFactory) -> None:
+    app = make_app({"FAROE_SERVE_LISTEN": ["127.0.0.1:8081", "[::1]:8082"]})
+    assert waitress_settings(app)["listen"] == "127.0.0.1:8081 [::1]:8082"
+    assert waitress_settings(make_app({"FAROE_SERVE_LISTEN": ("a:1",)}))["listen"] == "a:1"
+    others: list[dict[str, Any]] = [{"unix_socket": "/tmp/faroe.sock"}, {"sockets": []}, {"port": 0}, {"host": "::1"}]
+    for other in others:
+        assert "listen" not in waitress_settings(app, **other), other
+    assert waitress_settings(app, listen="127.0.0.1:0", port=1)["listen"] == "127.0.0.1:0"
+    assert waitress_settings(app, threads=3)["listen"] == "127.0.0.1:8081 [::1]:8082"
+    for bad in ("", "   ", 8080, None):
+        with pytest.raises(ConfigError, match=r"^FAROE_SERVE_LISTEN must be HOST:PORT \(several separated by spaces\)$"):
+            waitress_settings(make_app({"FAROE_SERVE_LISTEN": bad}))
+
+
+# Where it listens, and what it prints --------------------------------------------------------------
+
+
+def test_the_endpoint_urls_of_several_addresses_ipv6_and_a_unix_socket(make_app: AppFactory, tmp_path: Any) -> None:
+    app = make_app()
+    server = create_server(app, listen="127.0.0.1:0 [::1]:0")
+    try:
+        (_, v4), (_, v6) = server.effective_listen
+        assert startup_lines(app, server) == [
+            f"Faroe endpoint: POST http://127.0.0.1:{v4}/faroe", f"Faroe endpoint: POST http://[::1]:{v6}/faroe",
+        ]
+        assert server.faroe_connection_counts.per_address == 50
+    finally:
+        server.close()
+    path = str(tmp_path / "faroe.sock")
+    server = create_server(app, unix_socket=path)
+    try:
+        assert endpoint_urls(app, server) == [f"unix:{path} /faroe"]
+    finally:
+        server.close()
+    server = create_server(app, host="127.0.0.1", port=0)
+    try:
+        assert endpoint_urls(app, server) == [f"http://127.0.0.1:{server.effective_port}/faroe"]
+    finally:
+        server.close()
+
+
+def test_serve_prints_the_endpoint_at_once_then_serves_until_its_sockets_close(
+    make_app: AppFactory, tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its line reaches a block-buffered stdout (a file, a pipe to a process manager) at once."""
+    app = make_app()
+    socket_map: dict[int, Any] = {}
+    out = tmp_path / "stdout.txt"
+    stdout = out.open("w", encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    thread = threading.Thread(target=serve, args=(app,), kwargs={"map": socket_map, "listen": "127.0.0.1:0"},
+                              daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not (printed := out.read_text(encoding="utf-8")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    match = re.fullmatch(r"Faroe endpoint: POST http://127\.0\.0\.1:(\d+)/faroe\n", printed)
+    assert match, printed
+    try:
+        status, body = post(int(match.group(1)))
+        assert status == 200 and json.loads(body)["error_code"] == "invalid_session_token"
+    finally:
+        servers = [d for d in socket_map.values() if isinstance(d, BaseWSGIServer)]
+        wasyncore.close_all(socket_map)
+        thread.join(10)
+        for server in servers:
+            server.task_dispatcher.shutdown()
+        stdout.close()
+    assert not thread.is_alive()
+
+
+def test_the_endpoint_urls_of_two_unix_sockets(make_app: AppFactory, tmp_path: Any) -> None:
+    app = make_app()
+    sockets = []
+    for name in ("a.sock", "b.sock"):
+        unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        unix.bind(str(tmp_path / name))
+        sockets.append(unix)
+    server = create_server(app, sockets=sockets)
+    try:
+        assert endpoint_urls(app, server) == [f"unix:{tmp_path / 'a.sock'} /faroe", f"unix:{tmp_path / 'b.sock'} /faroe"]
+    finally:
+        server.close()
+        for unix in sockets:
+            unix.close()
+
+
+def _in_a_child(limits: tuple[int, int], connection_limits: list[int], app: Any) -> dict[str, Any]:
+    """Set the open-files limits and create servers in a forked child (a process cannot raise
+    its hard limit again); what the servers took, the limits after and the warnings logged.
+
+    One server is created here first, within the limits this process has (which fit): so that
+    mutation testing, which sees only what runs in this process, knows the test reaches the
+    limit code (the child runs the same code)."""
+    create_server(app, listen="127.0.0.1:0", connection_limit=10).close()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read)
+        outcome: dict[str, Any] = {}
+        try:
+            warnings: list[str] = []
+            handler = logging.Handler()
+            handler.emit = lambda record: warnings.append(record.getMessage())  # type: ignore[method-assign]
+            logging.getLogger("faroe_flask").addHandler(handler)
+            resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+            taken = []
+            for wanted in connection_limits:
+                server = create_server(app, listen="127.0.0.1:0", connection_limit=wanted)
+                taken.append(server.adj.connection_limit)
+                server.close()
+            outcome = {"taken": taken, "limits": list(resource.getrlimit(resource.RLIMIT_NOFILE)),
+                       "warnings": [w for w in warnings if "open-files" in w]}
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            outcome = {"error": repr(exc)}
+        os.write(write, json.dumps(outcome).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    result: dict[str, Any] = json.loads(data)
+    return result
+
+
+def test_an_open_files_hard_limit_too_low_lowers_the_connection_limit(make_app: AppFactory) -> None:
+    outcome = _in_a_child((400, 400), [1000, 272], make_app())
+    assert outcome == {
+        "taken": [400 - 128, 272], "limits": [400, 400],
+        "warnings": ["the open-files limit (400) is too low for 1000 connections; accepting at most 272"],
+    }
+
+
+def test_the_soft_open_files_limit_is_raised_as_far_as_the_hard_one_allows(make_app: AppFactory) -> None:
+    assert _in_a_child((300, 700), [1000], make_app()) == {
+        "taken": [700 - 128], "limits": [700, 700],
+        "warnings": ["the open-files limit (700) is too low for 1000 connections; accepting at most 572"],
+    }
+    assert _in_a_child((300, 2000), [1000], make_app()) == {"taken": [1000], "limits": [1128, 2000], "warnings": []}
+    assert _in_a_child((120, 120), [10], make_app()) == {"taken": [1], "limits": [120, 120], "warnings": [
+        "the open-files limit (120) is too low for 10 connections; accepting at most 1"]}
+
+
+# The cap on one address's connections -------------------------------------------------------------
+
+
+def _refused(port: int, source: str) -> bytes:
+    """What a further connection from ``source`` reads before the server closes it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0)) as sock:
+        received = b""
+        while chunk := sock.recv(1024):
+            received += chunk
+        return received
+
+
+def test_one_address_gets_its_share_of_connections_and_the_others_are_served(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = make_app({"FAROE_SERVE_CONNECTIONS_PER_ADDRESS": "3"})
+    with serve_production(app) as (server, socket_map, port), caplog.at_level(logging.INFO, logger="faroe_flask"):
+        held = half_open(port, 3)
+        try:
+            wait_for_channels(socket_map, 3)
+            assert _refused(port, "127.0.0.1").startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+            other: http.client.HTTPConnection = http.client.HTTPConnection("127.0.0.1", port, timeout=5, source_address=("127.0.0.2", 0))
+            other.request("POST", "/faroe", body=GET_SESSION)
+            assert other.getresponse().status == 200
+            other.close()
+        finally:
+            for sock in held:
+                sock.close()
+        counts = server.faroe_connection_counts
+        assert counts.refused == 1 and counts.per_address == 3 and counts.ipv6_prefix == 64
+    assert app.extensions["faroe"].rejections.totals[(503, "connections_per_address")] == 1
+    assert "faroe request rejected with 503: too many connections from one address" in [
+        r.getMessage() for r in caplog.records if r.name == "faroe_flask"
+    ]
+
+
+def test_the_cap_counts_an_ipv6_client_by_its_configured_network(make_app: AppFactory) -> None:
+    server = create_server(make_app({"FAROE_CLIENT_IPV6_PREFIX": 1}), listen="127.0.0.1:0")
+    try:
+        assert server.faroe_connection_counts.ipv6_prefix == 1
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("proxy", ["127.0.0.1", "*"])
+def test_the_trusted_proxy_is_not_capped(make_app: AppFactory, proxy: str) -> None:
+    app = make_app({"FAROE_SERVE_CONNECTIONS_PER_ADDRESS": 2, "FAROE_SERVE_TRUSTED_PROXY": proxy})
+    with serve_production(app) as (server, socket_map, port):
+        held = half_open(port, 4)
+        try:
+            wait_for_channels(socket_map, 4)
+            assert post(port)[0] == 200
+            if proxy == "*":  # no cap at all
+                assert not hasattr(server, "faroe_connection_counts")
+            else:  # another address still is
+                held += [socket.create_connection(("127.0.0.1", port), timeout=5, source_address=("127.0.0.3", 0))
+                         for _ in range(2)]
+                wait_for_channels(socket_map, 6)
+                assert _refused(port, "127.0.0.3").startswith(b"HTTP/1.1 503 ")
+                assert server.faroe_connection_counts.refused == 1
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def test_a_slow_answer_is_not_cut_by_the_receive_timeout(make_app: AppFactory) -> None:
+    app = make_app({"FAROE_SERVE_RECEIVE_TIMEOUT": 1})
+
+    @app.get("/slow")
+    def slow() -> str:
+        time.sleep(2.5)
+        return "done"
+
+    with serve_production(app) as (_, _, port):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/slow")
+        response = connection.getresponse()
+        assert (response.status, response.read()) == (200, b"done")
+        connection.close()
+
+
+def test_a_request_still_arriving_within_the_receive_timeout_is_not_cut(make_app: AppFactory) -> None:
+    """Dripped for 3 s through at least one clean-up (every 2 s), then completed: answered."""
+    app = make_app({"FAROE_SERVE_RECEIVE_TIMEOUT": 4, "FAROE_SERVE_CHANNEL_TIMEOUT": 2})
+    with serve_production(app) as (server, _, port):
+        assert server.adj.cleanup_interval == 2
+        head = b"POST /faroe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(GET_SESSION)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(head)
+            for byte in GET_SESSION[:6]:
+                time.sleep(0.5)
+                sock.sendall(bytes([byte]))
+            sock.sendall(GET_SESSION[6:])
+            answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_pipelined_request_waiting_behind_a_slow_answer_does_not_cut_it(make_app: AppFactory) -> None:
+    """The next request's first bytes came with the first request: the connection has a request
+    being answered, so the receive deadline leaves it alone."""
+    app = make_app({"FAROE_SERVE_RECEIVE_TIMEOUT": 1})
+
+    @app.get("/slow")
+    def slow() -> str:
+        time.sleep(2.5)
+        return "done"
+
+    with serve_production(app) as (_, _, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n")
+            answer = b""
+            while not answer.endswith(b"done"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"done"), answer

@@ -5,6 +5,7 @@
     python scripts/mutation.py --survivors faroe_flask/sql/runner.py  # only what survived last time
     python scripts/mutation.py --report core sql redis          # the figures, without running
     python scripts/mutation.py --fresh-imports --survivors core # code that runs at import time
+    python scripts/mutation.py --equivalents                    # the docs' table of equivalents
 
 Needs the ``mutation`` extra (``pip install -e ".[mutation,test]"``) and, for the SQL and Redis
 groups, the ``FAROE_TEST_*_URL`` variables of the test suite. Each group of
@@ -22,6 +23,7 @@ import argparse
 import fnmatch
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -182,9 +184,31 @@ def report(
     return lines
 
 
+_MODULE_OF_MUTANT = re.compile(r"^faroe_flask\.(?P<module>.+?)\.x[_ǁ]")
+
+
+def equivalents_table(equivalent: dict[str, str], reasons: dict[str, str]) -> list[str]:
+    """The accepted equivalents as docs/mutation-testing.md shows them: one row per reason (its key
+    in ``[tool.faroe_flask.mutation.equivalent]``, why it changes nothing, and how many mutants of
+    each module it covers). Every key needs its sentence in ``[tool.faroe_flask.mutation.reasons]``."""
+    missing = sorted(set(equivalent.values()) - set(reasons))
+    if missing:
+        raise SystemExit(f"reasons without a sentence in [tool.faroe_flask.mutation.reasons]: {missing}")
+    per_reason: dict[str, Counter[str]] = {}
+    for name, reason in equivalent.items():
+        match = _MODULE_OF_MUTANT.match(name)
+        module = match.group("module") if match else name
+        per_reason.setdefault(reason, Counter())[module] += 1
+    lines = ["| reason | why it changes nothing a test can observe | mutants |", "| --- | --- | --- |"]
+    for reason, modules in sorted(per_reason.items()):
+        where = ", ".join(f"`{module}` {count}" for module, count in sorted(modules.items()))
+        lines.append(f"| `{reason}` | {reasons[reason]} | {where} |")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("targets", nargs="+", help="group names, module paths or dotted module names")
+    parser.add_argument("targets", nargs="*", help="group names, module paths or dotted module names")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
     parser.add_argument("--survivors", action="store_true", help="run again only what was not killed")
     parser.add_argument("--report", action="store_true", help="print the figures of the last runs only")
@@ -192,8 +216,18 @@ def main() -> int:
         "--fresh-imports", action="store_true",
         help="import the package anew for each mutant (slower; reaches code run at import time)",
     )
+    parser.add_argument(
+        "--equivalents", action="store_true",
+        help="print the table of accepted equivalents for docs/mutation-testing.md and stop",
+    )
     options = parser.parse_args()
     tool, groups, equivalent, by_hand = load_settings()
+    if options.equivalents:
+        reasons = dict(tool["faroe_flask"]["mutation"].get("reasons", {}))
+        print("\n".join(equivalents_table(equivalent, reasons)))
+        return 0
+    if not options.targets:
+        parser.error("name at least one group or module")
 
     # Each target becomes (group, files, mutant name patterns); a whole group resumes its run.
     plan: dict[str, tuple[list[str], list[str]]] = {}

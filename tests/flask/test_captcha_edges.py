@@ -223,6 +223,18 @@ def test_the_provider_gets_the_forwarded_address_of_an_authenticated_caller(make
     assert addresses == [["198.51.100.8"], ["203.0.113.4"]]
 
 
+def test_the_endpoint_reads_no_form_field(make_app: AppFactory) -> None:
+    """A body that is a JSON document and, read as a form, holds the widget's field: the endpoint
+    reads the token from X-Captcha-Token only."""
+    with recorder() as (server, base):
+        client = make_app(_config(base)).test_client()
+        body = json.dumps({"action": "create_signup", "arguments": {"email_address": f"&cf-turnstile-response={GOOD}&"}})
+        for content_type in ("application/x-www-form-urlencoded", "application/json"):
+            refused = client.post("/faroe", data=body, content_type=content_type)
+            assert refused.status_code == 403
+    assert server.requests == []
+
+
 def test_each_request_is_checked_again(make_app: AppFactory) -> None:
     with recorder() as (server, base):
         client = make_app(_config(base)).test_client()

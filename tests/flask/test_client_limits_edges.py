@@ -18,6 +18,7 @@ from faroe_flask.flask.client_limits import (
     ClientLimit,
     ClientLimits,
     ClientLimitSettings,
+    client_key,
     client_limits_from_config,
     parse_rate,
 )
@@ -193,3 +194,10 @@ def test_no_guard_without_limits_or_captcha(make_app: AppFactory) -> None:
     assert app.extensions["faroe"].guard is None
     with app.test_request_context():
         assert render_template_string("{{ faroe_captcha is defined }}") == "False"
+
+
+def test_a_scope_is_cut_at_its_first_percent_sign() -> None:
+    assert client_key("fe80::1%eth0%1") == client_key("fe80::1%") == "fe80::/64"
+    assert client_key("203.0.113.7%eth0") == client_key("203.0.113.7%a%b") == "203.0.113.7"
+    assert client_key("::ffff:203.0.113.7%1") == "203.0.113.7"
+    assert client_key("fe80::1 %eth0") == client_key("%fe80::1") == "unknown"

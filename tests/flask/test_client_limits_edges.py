@@ -24,6 +24,7 @@ from faroe_flask.flask.client_limits import (
 )
 from faroe_flask.flask.config import ConfigError
 from faroe_flask.flask.extension import current_faroe
+from faroe_flask.flask.guard import RequestGuard
 
 from ..conftest import FakeClock
 from .conftest import AppFactory
@@ -50,7 +51,7 @@ def test_more_unusable_rates(value: Any) -> None:
 
 @pytest.mark.parametrize("name", ["", "Email", "a" * 41, "e mail", "e.mail"])
 def test_a_limits_name_is_checked(name: str) -> None:
-    with pytest.raises(ValueError, match="1-40 lowercase"):
+    with pytest.raises(ValueError, match="^a limit's name is 1-40 lowercase letters, digits, '-' or '_'$"):
         ClientLimit.of(name, ["create_signup"], 1, 1)
 
 
@@ -63,7 +64,7 @@ def test_a_limits_bucket_is_named_after_it() -> None:
 
 @pytest.mark.parametrize("prefix", [0, 129, -1])
 def test_the_ipv6_prefix_is_between_1_and_128(prefix: int) -> None:
-    with pytest.raises(ValueError, match="between 1 and 128"):
+    with pytest.raises(ValueError, match="^ipv6_prefix must be between 1 and 128$"):
         ClientLimits([], prefix)
 
 
@@ -72,6 +73,7 @@ def test_limits_by_action() -> None:
     two = ClientLimit.of("two", ["create_signin"], 1, 1)
     limits = ClientLimits([one, two], 1)
     assert limits.ipv6_prefix == 1 and ClientLimits([], 128).ipv6_prefix == 128
+    assert ClientLimits([]).ipv6_prefix == 64 and ClientLimits([]).actions == frozenset()
     assert limits.limits == (one, two)
     assert limits.by_action == {"create_signup": (one,), "create_signin": (one, two)}
     assert limits.actions == {"create_signup", "create_signin"}
@@ -201,3 +203,17 @@ def test_a_scope_is_cut_at_its_first_percent_sign() -> None:
     assert client_key("203.0.113.7%eth0") == client_key("203.0.113.7%a%b") == "203.0.113.7"
     assert client_key("::ffff:203.0.113.7%1") == "203.0.113.7"
     assert client_key("fe80::1 %eth0") == client_key("%fe80::1") == "unknown"
+
+
+def test_the_configured_ipv6_prefix_names_the_clients(make_app: AppFactory) -> None:
+    client = make_app({"FAROE_CLIENT_EMAIL_LIMIT": "1/minute", "FAROE_CLIENT_IPV6_PREFIX": 48}).test_client()
+    assert _signup(client, "a@example.com", "2001:db8:0:1::1").status_code == 200
+    assert _signup(client, "b@example.com", "2001:db8:0:2::1").status_code == 429  # the same /48
+    assert _signup(client, "c@example.com", "2001:db8:1::1").status_code == 200
+
+
+def test_a_guard_trusts_no_header_unless_told(make_app: AppFactory) -> None:
+    state = make_app().extensions["faroe"]
+    assert RequestGuard(state.server, state.rejections, address_header="X-End-User").address_header is None
+    trusted = RequestGuard(state.server, state.rejections, address_header="X-End-User", trust_address_header=True)
+    assert trusted.address_header == "X-End-User" and trusted.actions == frozenset()

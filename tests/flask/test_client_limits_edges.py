@@ -33,11 +33,14 @@ from .conftest import AppFactory
 @pytest.mark.parametrize(
     ("value", "expected"),
     [(" 10 / minute ", (10, 6)), ("10 PER 2 MINUTES", (10, 12)), ("2/second", None), ("1/1 hour", (1, 3600)),
-     ([4, 15], (4, 15)), ("OFF", None), (" none ", None), ("", None), (False, None), ("0", None)],
+     ([4, 15], (4, 15)), ((1, 1), (1, 1)), ((1, 60), (1, 60)), ((60, 1), (60, 1)), ("OFF", None), (" none ", None), ("", None), (False, None), ("0", None)],
 )
 def test_more_rates(value: Any, expected: Any) -> None:
     if expected is None and value == "2/second":
-        with pytest.raises(ConfigError, match="^K: the period divided by the count"):
+        with pytest.raises(ConfigError, match=(
+            '^K: the period divided by the count must be a whole number of seconds [(]one token comes back at a '
+            'time[)], for example "10/minute", "30/minute", "100/hour"$'
+        )):
             parse_rate(value, "K")
         return
     assert parse_rate(value, "K") == expected

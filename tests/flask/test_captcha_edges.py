@@ -7,6 +7,9 @@ import contextlib
 import io
 import json
 import logging
+import socket
+import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -375,3 +378,81 @@ def test_the_concurrent_checks_setting_bounds_the_checks(make_app: AppFactory) -
 def test_unusable_configuration(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         captcha_from_config({**BASE, **change})
+
+
+# The connection ---------------------------------------------------------------------------------
+
+
+def test_an_https_verify_url_is_asked_over_tls() -> None:
+    """A plain HTTP server behind an https:// URL: the TLS handshake fails, the check fails closed."""
+    with recorder() as (server, base):
+        verifier = CaptchaVerifier("turnstile", SECRET_KEY, verify_url=base.replace("http://", "https://"), timeout=3)
+        with pytest.raises(CaptchaUnavailable) as unavailable:
+            verifier.verify(GOOD)
+    assert unavailable.value.detail in ("SSLError", "SSLEOFError", "ConnectionResetError", "RemoteDisconnected")
+    assert server.requests == []
+
+
+class _Stalling(ThreadingHTTPServer):
+    """Announces a long answer, sends its first ``sent`` bytes, then waits until told to stop."""
+
+    daemon_threads = True
+
+    def __init__(self, sent: int) -> None:
+        super().__init__(("127.0.0.1", 0), _StallingHandler)
+        self.sent = sent
+        self.stop = threading.Event()
+
+
+class _StallingHandler(BaseHTTPRequestHandler):
+    server: _Stalling
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(200)
+        self.send_header("Content-Length", str(10 * MAX_RESPONSE_BYTES))
+        self.end_headers()
+        self.wfile.write(b" " * self.server.sent)
+        self.wfile.flush()
+        self.server.stop.wait(10)
+
+
+def test_a_long_answer_is_refused_as_soon_as_it_passes_the_limit() -> None:
+    server = _Stalling(MAX_RESPONSE_BYTES + 1)
+    with run_http_server(server) as base:
+        try:
+            verifier = CaptchaVerifier("turnstile", SECRET_KEY, verify_url=base, timeout=2)
+            started = time.monotonic()
+            with pytest.raises(CaptchaUnavailable) as unavailable:
+                verifier.verify(GOOD)
+            assert time.monotonic() - started < 1.5
+        finally:
+            server.stop.set()
+    assert unavailable.value.detail == "ValueError"
+
+
+def test_a_connection_that_is_never_accepted_ends_its_helper_at_the_timeout() -> None:
+    """A listening socket whose queue is full drops new connections' SYNs: connect() hangs, where
+    the deadline cannot shut a socket down; the connection's own timeout ends the helper."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        with contextlib.ExitStack() as stack:
+            for _ in range(2):  # fill the accept queue
+                filler = stack.enter_context(socket.socket())
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", port))
+            time.sleep(0.1)
+            before = set(threading.enumerate())
+            verifier = CaptchaVerifier("turnstile", SECRET_KEY, verify_url=f"http://127.0.0.1:{port}/v", timeout=0.5)
+            with pytest.raises(CaptchaUnavailable) as unavailable:
+                verifier.verify(GOOD)
+            assert unavailable.value.detail == "TimeoutError"
+            helpers = [thread for thread in set(threading.enumerate()) - before if thread.name == "faroe-captcha-check"]
+            for helper in helpers:
+                helper.join(1.5)
+            assert not any(helper.is_alive() for helper in helpers)

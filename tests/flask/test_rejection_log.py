@@ -277,7 +277,7 @@ def test_the_timer_waits_for_the_end_of_the_interval_and_a_flush_stops_it(caplog
 
 @pytest.mark.parametrize("interval", [0, -1.0, float("nan")])
 def test_the_interval_must_be_positive(interval: float) -> None:
-    with pytest.raises(ValueError, match="interval must be positive"):
+    with pytest.raises(ValueError, match="^interval must be positive$"):
         RejectionLog(interval=interval)
 
 

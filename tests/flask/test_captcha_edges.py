@@ -23,6 +23,7 @@ from faroe_flask.flask.captcha import (
     MAX_RESPONSE_BYTES,
     MAX_TOKEN_LENGTH,
     PROVIDERS,
+    CaptchaProvider,
     CaptchaRejected,
     CaptchaUnavailable,
     CaptchaVerifier,
@@ -452,7 +453,43 @@ def test_a_connection_that_is_never_accepted_ends_its_helper_at_the_timeout() ->
             with pytest.raises(CaptchaUnavailable) as unavailable:
                 verifier.verify(GOOD)
             assert unavailable.value.detail == "TimeoutError"
-            helpers = [thread for thread in set(threading.enumerate()) - before if thread.name == "faroe-captcha-check"]
-            for helper in helpers:
-                helper.join(1.5)
-            assert not any(helper.is_alive() for helper in helpers)
+            [helper] = [thread for thread in set(threading.enumerate()) - before if thread.name == "faroe-captcha-check"]
+            helper.join(1.5)
+            assert not helper.is_alive()
+
+
+def test_two_checks_run_at_once_by_default() -> None:
+    server = _Stalling(0)
+    with run_http_server(server) as base:
+        try:
+            verifier = CaptchaVerifier("turnstile", SECRET_KEY, verify_url=base, timeout=5)
+            outcomes: list[str] = []
+
+            def check() -> None:
+                try:
+                    verifier.verify(GOOD)
+                except CaptchaUnavailable as unavailable:
+                    outcomes.append(unavailable.detail)
+
+            threads = [threading.Thread(target=check) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + 5
+            while sum(t.name == "faroe-captcha-check" for t in threading.enumerate()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            with pytest.raises(CaptchaUnavailable) as busy:
+                verifier.verify(GOOD)
+            assert busy.value.detail == "TooManyPendingCalls"
+        finally:
+            server.stop.set()  # the two answers end short: neither check was refused as busy
+        for thread in threads:
+            thread.join(10)
+    assert len(outcomes) == 2 and "TooManyPendingCalls" not in outcomes, outcomes
+
+
+def test_a_provider_of_ones_own() -> None:
+    provider = CaptchaProvider("friendly", "http://127.0.0.1:9/verify", "https://example.com/f.js", "f-widget", "f-response")
+    verifier = CaptchaVerifier(provider, SECRET_KEY)
+    assert verifier.provider is provider and verifier.verify_url == "http://127.0.0.1:9/verify"
+    assert verifier.site_key == "" and verifier.widget.site_key == "" and verifier.widget.widget_class == "f-widget"
+    assert verifier.script_url == "https://example.com/f.js"

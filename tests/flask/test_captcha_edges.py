@@ -282,10 +282,10 @@ def test_escaping_refusals_are_werkzeugs_pages(make_app: AppFactory) -> None:
         client = app.test_client()
         refused = client.post("/join")
         assert refused.status_code == 403
-        assert "Please complete the check that you are a person." in refused.get_data(as_text=True)
+        assert "<p>Please complete the check that you are a person.</p>" in refused.get_data(as_text=True)
         unavailable = client.post("/join", headers={"X-Captcha-Token": GOOD})
         assert unavailable.status_code == 503 and unavailable.headers["Retry-After"] == "5"
-        assert ("The check that you are a person is not available. Please try again shortly."
+        assert ("<p>The check that you are a person is not available. Please try again shortly.</p>"
                 in unavailable.get_data(as_text=True))
 
 

@@ -185,7 +185,7 @@ def test_an_escaping_refusal_is_werkzeugs_429_page(make_app: AppFactory) -> None
     assert client.post("/join").status_code == 200
     refused = client.post("/join")
     assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
-    assert "Too many attempts from your address. Please wait and try again." in refused.get_data(as_text=True)
+    assert "<p>Too many attempts from your address. Please wait and try again.</p>" in refused.get_data(as_text=True)
 
 
 def test_the_rejection_log_interval_is_configured(make_app: AppFactory) -> None:

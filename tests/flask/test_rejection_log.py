@@ -159,3 +159,155 @@ def test_closing_faroe_writes_the_summary_of_what_was_held_back(
         "faroe request rejected with 400: unknown action",
         "faroe held back 2 repeated log lines in the last 60 s: 400 unknown action x2",
     ]
+
+
+# Edges found by mutation testing ------------------------------------------------------------------
+
+
+def test_the_summary_orders_by_count_then_by_status_and_reason(caplog: pytest.LogCaptureFixture) -> None:
+    log = RejectionLog(interval=60, clock=ManualClock())
+    with caplog.at_level(logging.INFO, logger="faroe_flask"):
+        for _ in range(2):  # each logged once, then held back once: all with the same count
+            log.record(429, "client_limit:email", "b reason")
+            log.record(400, "bad_request", "b reason")
+            log.record(400, "bad_request", "a reason")
+            log.note("storage down")
+        log.record(403, "captcha_missing", "captcha missing")
+        log.record(403, "captcha_missing", "captcha missing")
+        log.record(403, "captcha_missing", "captcha missing")
+        log.close()
+    assert messages(caplog)[-1] == (
+        "faroe held back 6 repeated log lines in the last 60 s: 403 captcha missing x2; storage down x1; "
+        "400 a reason x1; 400 b reason x1; 429 b reason x1"
+    )
+    assert caplog.records[-1].levelno == logging.WARNING
+
+
+def test_a_note_is_logged_at_its_level(caplog: pytest.LogCaptureFixture) -> None:
+    log = RejectionLog(interval=60, clock=ManualClock(), subject="user server")
+    with caplog.at_level(logging.DEBUG, logger="faroe_flask"):
+        log.note("disk full", logging.ERROR)
+        log.note("slow storage")
+        log.record(400, "bad_request", "unknown action")
+    assert [(record.levelno, record.getMessage()) for record in caplog.records] == [
+        (logging.ERROR, "user server: disk full"),
+        (logging.WARNING, "user server: slow storage"),
+        (logging.INFO, "user server request rejected with 400: unknown action"),
+    ]
+    assert log.totals == {(400, "bad_request"): 1}
+
+
+def test_only_rejections_held_back_are_summed_up_at_info(caplog: pytest.LogCaptureFixture) -> None:
+    log = RejectionLog(interval=60, clock=ManualClock())
+    with caplog.at_level(logging.DEBUG, logger="faroe_flask"):
+        log.record(400, "bad_request", "unknown action")
+        log.record(400, "bad_request", "unknown action")
+        log.flush()
+        log.flush()  # nothing held back any more: no line
+    assert [(record.levelno, record.getMessage()) for record in caplog.records] == [
+        (logging.INFO, "faroe request rejected with 400: unknown action"),
+        (logging.INFO, "faroe held back 1 repeated log lines in the last 60 s: 400 unknown action x1"),
+    ]
+
+
+def test_an_interval_starts_again_once_it_is_over(caplog: pytest.LogCaptureFixture) -> None:
+    clock = ManualClock()
+    log = RejectionLog(interval=60, clock=clock)
+    with caplog.at_level(logging.INFO, logger="faroe_flask"):
+        log.record(400, "bad_request", "unknown action")
+        clock.now += 59.9
+        log.record(400, "bad_request", "unknown action")  # held back: a timer is pending
+        clock.now += 0.1
+        log.flush()  # what the timer does at the end of the interval
+        clock.now += 60  # exactly one interval after the flush: a new one
+        log.record(400, "bad_request", "unknown action")
+        clock.now += 59.9
+        log.record(400, "bad_request", "unknown action")  # held back
+        log.close()
+    assert messages(caplog) == [
+        "faroe request rejected with 400: unknown action",
+        "faroe held back 1 repeated log lines in the last 60 s: 400 unknown action x1",
+        "faroe request rejected with 400: unknown action",
+        "faroe held back 1 repeated log lines in the last 60 s: 400 unknown action x1",
+    ]
+
+
+def test_an_interval_is_over_after_exactly_its_length_without_a_pending_summary(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = ManualClock()
+    clock.now = 0.0
+    log = RejectionLog(interval=60, clock=clock)
+    with caplog.at_level(logging.INFO, logger="faroe_flask"):
+        log.record(400, "bad_request", "unknown action")  # 0 s after the start: the first interval
+        clock.now = 60.0
+        log.record(400, "bad_request", "unknown action")  # a new interval: logged again
+        clock.now = 119.9
+        log.record(400, "bad_request", "unknown action")
+        log.close()
+    assert messages(caplog) == [
+        "faroe request rejected with 400: unknown action",
+        "faroe request rejected with 400: unknown action",
+        "faroe held back 1 repeated log lines in the last 60 s: 400 unknown action x1",
+    ]
+
+
+def test_the_timer_waits_for_the_end_of_the_interval_and_a_flush_stops_it(caplog: pytest.LogCaptureFixture) -> None:
+    log = RejectionLog(interval=0.6)
+    before = set(threading.enumerate())
+    with caplog.at_level(logging.INFO, logger="faroe_flask"):
+        log.record(401, "unauthorized", "not authorised")
+        time.sleep(0.3)
+        log.record(401, "unauthorized", "not authorised")  # held back: the timer waits the other 0.3 s
+        [timer] = [thread for thread in set(threading.enumerate()) - before if thread.name == "faroe-rejection-log"]
+        assert timer.daemon
+        started = time.monotonic()
+        timer.join(5)
+        assert 0.15 < time.monotonic() - started < 0.55
+        assert messages(caplog)[-1] == "faroe held back 1 repeated log lines in the last 0.6 s: 401 not authorised x1"
+        # A flush ends the next interval's timer at once.
+        log.record(401, "unauthorized", "not authorised")
+        log.record(401, "unauthorized", "not authorised")
+        [timer] = [thread for thread in set(threading.enumerate()) - before if thread.name == "faroe-rejection-log"]
+        log.flush()
+        timer.join(0.3)
+        assert not timer.is_alive()
+    assert len(messages(caplog)) == 4
+
+
+@pytest.mark.parametrize("interval", [0, -1.0, float("nan")])
+def test_the_interval_must_be_positive(interval: float) -> None:
+    with pytest.raises(ValueError, match="^interval must be positive$"):
+        RejectionLog(interval=interval)
+
+
+def test_the_default_interval_logger_and_subject(caplog: pytest.LogCaptureFixture) -> None:
+    log = RejectionLog()
+    assert log.interval == 60.0 and log.logger is logging.getLogger("faroe_flask") and log.subject == "faroe"
+    other = logging.getLogger("faroe_flask.user_server")
+    assert RejectionLog(logger=other).logger is other
+
+
+def test_the_counter_sees_every_rejection_but_no_note() -> None:
+    log = RejectionLog(interval=60, clock=ManualClock())
+    seen: list[tuple[int, str]] = []
+    log.counter = lambda status, kind: seen.append((status, kind))
+    log.record(400, "bad_request", "unknown action")
+    log.record(400, "bad_request", "unknown action")
+    log.note("storage down")
+    log.record(429, "client_limit:email", "client limit email")
+    assert seen == [(400, "bad_request"), (400, "bad_request"), (429, "client_limit:email")]
+    assert log.totals == {(400, "bad_request"): 2, (429, "client_limit:email"): 1}
+
+
+def test_a_raising_counter_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    log = RejectionLog(interval=60, clock=ManualClock())
+
+    def broken(status: int, kind: str) -> None:
+        raise RuntimeError("metrics down")
+
+    log.counter = broken
+    with caplog.at_level(logging.INFO, logger="faroe_flask"):
+        log.record(413, "too_large", "body too large")
+    [failure] = [record for record in caplog.records if record.levelno == logging.ERROR]
+    assert failure.getMessage() == "the faroe rejection counter raised" and failure.exc_info is not None

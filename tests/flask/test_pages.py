@@ -485,3 +485,140 @@ def test_email_change_code_can_be_sent_again(pages: Pages, email_sender: Capturi
     assert "We sent the code again." in flashed(resent)
     codes = email_sender.of_kind("update_code")
     assert len(codes) == 2 and codes[0]["code"] == codes[1]["code"]
+
+
+# Notices after a redirect: word for word, with their kind (success, info, error) --------------
+
+
+_NOTICE = re.compile(r'<p class="notice notice-([^"]*)" role="([^"]*)">([^<]*)</p>')
+
+
+def notices(response: TestResponse) -> list[tuple[str, str]]:
+    """``(kind, sentence)`` of each notice on the page; an error's role is ``alert``."""
+    found = []
+    for kind, role, text in _NOTICE.findall(response.get_data(as_text=True)):
+        assert role == ("alert" if kind == "error" else "status")
+        found.append((kind, html.unescape(text)))
+    return found
+
+
+def test_signup_notices(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    assert pages.post("/account/signup", email_address=EMAIL).headers["Location"] == "/account/signup/verify"
+    assert pages.post("/account/signup/resend").headers["Location"] == "/account/signup/verify"
+    assert notices(pages.get("/account/signup/verify")) == [("info", "We sent the code again.")]
+    cancelled = pages.post("/account/signup/cancel")
+    assert cancelled.headers["Location"] == "/"
+    assert notices(pages.get("/account/signin")) == [("info", "The sign-up was cancelled.")]
+    assert notices(pages.get("/account/signin")) == []  # shown once
+    assert sign_up(pages, email_sender).headers["Location"] == "/"
+    assert notices(pages.get("/account/")) == [("success", "Welcome! Your account is ready and you are signed in.")]
+    assert pages.post("/account/signout").headers["Location"] == "/"
+    assert notices(pages.get("/account/signin")) == [("info", "You are signed out.")]
+
+
+def test_asking_for_the_code_again_once_verified_goes_on(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    assert pages.post("/account/signup", email_address="second@example.com").status_code == 302
+    code = email_sender.last("signup_code")["code"]
+    assert pages.post("/account/signup/verify", code=code).headers["Location"] == "/account/signup/password"
+    # The code is verified: asking for it again goes on to the password.
+    assert pages.post("/account/signup/resend").headers["Location"] == "/account/signup/password"
+    assert notices(pages.get("/account/signup/password")) == []
+
+
+def test_password_reset_notices(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.get("/account/signin")
+    assert pages.post("/account/reset", email_address=EMAIL).headers["Location"] == "/account/reset/verify"
+    assert pages.post("/account/reset/cancel").headers["Location"] == "/account/signin"
+    assert notices(pages.get("/account/signin")) == [("info", "The password reset was cancelled.")]
+    assert pages.post("/account/reset", email_address=EMAIL).status_code == 302
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    assert pages.post("/account/reset/verify", temporary_password=temporary).status_code == 302
+    assert pages.post("/account/reset/password", password=NEW_PASSWORD).headers["Location"] == "/account/"
+    assert notices(pages.get("/account/")) == [("success", "Your password was changed, and you are signed in.")]
+
+
+def test_account_notices(app: Flask, pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    pages.get("/account/")
+    new = "renamed@example.com"
+    assert pages.post("/account/email", new_email_address=new).headers["Location"] == "/account/email/verify"
+    assert pages.post("/account/email/resend").headers["Location"] == "/account/email/verify"
+    assert notices(pages.get("/account/email/verify")) == [("info", "We sent the code again.")]
+    assert pages.post("/account/email/cancel").headers["Location"] == "/account/"
+    assert notices(pages.get("/account/")) == [("info", "The email address change was cancelled.")]
+    assert pages.post("/account/email", new_email_address=new).status_code == 302
+    code = email_sender.last("update_code")["code"]
+    assert pages.post("/account/email/verify", code=code, password=PASSWORD).headers["Location"] == "/account/"
+    assert notices(pages.get("/account/")) == [("success", f"Your email address is now {new}.")]
+    changed = pages.post("/account/password", current_password=PASSWORD, new_password=NEW_PASSWORD)
+    assert changed.headers["Location"] == "/account/"
+    assert notices(pages.get("/account/")) == [("success", "Your password was changed.")]
+    assert pages.post("/account/signout-everywhere").headers["Location"] == "/account/signin"
+    assert notices(pages.get("/account/signin")) == [("info", "You are signed out on every device.")]
+    sign_in(pages, email=new, password=NEW_PASSWORD)
+    assert pages.post("/account/delete", current_password=NEW_PASSWORD).headers["Location"] == "/"
+    assert notices(pages.get("/account/signin")) == [("info", "Your account was deleted.")]
+
+
+# Passwords as typed ---------------------------------------------------------------------------
+
+
+SPACED = f"  {PASSWORD} "
+NEW_SPACED = f" {NEW_PASSWORD}  "
+
+
+def test_spaces_around_a_password_are_kept_in_every_form(
+    pages: Pages, email_sender: CapturingEmailSender, clock: FakeClock
+) -> None:
+    # Sign-up: the address and the code are trimmed, the password is not.
+    assert pages.post("/account/signup", email_address=f"  {EMAIL} ").headers["Location"] == "/account/signup/verify"
+    code = email_sender.last("signup_code")["code"]
+    assert pages.post("/account/signup/verify", code=f" {code[:4]} {code[4:]} ").status_code == 302
+    assert pages.post("/account/signup/password", password=SPACED).headers["Location"] == "/"
+    pages.post("/account/signout")
+    assert error_of(sign_in(pages, password=PASSWORD)) == MESSAGES["incorrect_password"]
+    assert sign_in(pages, email=f" {EMAIL}", password=SPACED).headers["Location"] == "/"
+
+    clock.advance(300)  # the password attempts refill (5, one more a minute)
+    # Password change: the current password and the new one as typed.
+    stripped = pages.post("/account/password", current_password=PASSWORD, new_password=NEW_SPACED)
+    assert error_of(stripped) == MESSAGES["incorrect_password"]
+    changed = pages.post("/account/password", current_password=SPACED, new_password=NEW_SPACED)
+    assert changed.headers["Location"] == "/account/"
+    pages.post("/account/signout")
+    assert error_of(sign_in(pages, password=NEW_PASSWORD)) == MESSAGES["incorrect_password"]
+    assert sign_in(pages, password=NEW_SPACED).headers["Location"] == "/"
+
+    clock.advance(300)  # the password attempts refill (5, one more a minute)
+    # Email change: the password that confirms it as typed.
+    renamed = "renamed@example.com"
+    assert pages.post("/account/email", new_email_address=f" {renamed} ").headers["Location"] == "/account/email/verify"
+    update = email_sender.last("update_code")
+    assert update["email_address"] == renamed
+    wrong = pages.post("/account/email/verify", code=update["code"], password=NEW_PASSWORD)
+    assert error_of(wrong) == MESSAGES["incorrect_password"]
+    done = pages.post("/account/email/verify", code=f" {update['code']} ", password=NEW_SPACED)
+    assert done.headers["Location"] == "/account/"
+    pages.post("/account/signout")
+
+    clock.advance(300)  # the password attempts refill (5, one more a minute)
+    # Reset: the temporary password loses its spaces (it is shown in groups), the new password keeps them.
+    assert pages.post("/account/reset", email_address=f" {renamed}  ").headers["Location"] == "/account/reset/verify"
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    spaced_temporary = " ".join(temporary[i:i + 4] for i in range(0, len(temporary), 4))
+    verified = pages.post("/account/reset/verify", temporary_password=f" {spaced_temporary} ")
+    assert verified.headers["Location"] == "/account/reset/password"
+    assert pages.post("/account/reset/password", password=SPACED).headers["Location"] == "/account/"
+    pages.post("/account/signout")
+    assert error_of(sign_in(pages, email=renamed, password=PASSWORD)) == MESSAGES["incorrect_password"]
+    assert sign_in(pages, email=renamed, password=SPACED).headers["Location"] == "/"
+
+    clock.advance(300)  # the password attempts refill (5, one more a minute)
+    # Deletion: the current password as typed.
+    assert error_of(pages.post("/account/delete", current_password=PASSWORD)) == MESSAGES["incorrect_password"]
+    assert pages.post("/account/delete", current_password=SPACED).headers["Location"] == "/"
+    assert error_of(sign_in(pages, email=renamed, password=SPACED)) == MESSAGES["user_not_found"]

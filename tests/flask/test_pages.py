@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import html.parser
+import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -14,9 +16,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from faroe_flask import create_pages_blueprint, current_faroe
+from faroe_flask import MemoryStorage, create_pages_blueprint, current_faroe
 from faroe_flask.flask.config import ConfigError
 from faroe_flask.flask.pages_messages import MESSAGES
+from faroe_flask.flask.pages_state import FLOW_KEY, storage_key, unseal
 
 from ..conftest import WEAK_PASSWORD, CapturingEmailSender, FakeClock
 from .conftest import NEW_PASSWORD, PASSWORD, AppFactory
@@ -24,6 +27,7 @@ from .conftest import NEW_PASSWORD, PASSWORD, AppFactory
 EMAIL = "page.user@example.com"
 PAGES_CONFIG = {"SECRET_KEY": "pages-test-key", "FAROE_SESSION_COOKIE_SECURE": False}
 TOKEN = re.compile(r"[a-z2-9]{24}\.[a-z2-9]{24}")
+SESSION_RECORDS, RESET_RECORDS = "aaah.", "aaan."
 
 
 class Pages:
@@ -622,3 +626,149 @@ def test_spaces_around_a_password_are_kept_in_every_form(
     assert error_of(pages.post("/account/delete", current_password=PASSWORD)) == MESSAGES["incorrect_password"]
     assert pages.post("/account/delete", current_password=SPACED).headers["Location"] == "/"
     assert error_of(sign_in(pages, email=renamed, password=SPACED)) == MESSAGES["user_not_found"]
+
+
+# Flows kept on the server: their state, their errors, their ends --------------------------------
+
+
+def flow_values(app: Flask, pages: Pages) -> dict[str, Any]:
+    """What the browser's flow state on the server holds (opened with the handle in its cookie)."""
+    with pages.client.session_transaction() as session:
+        handle = session.get(FLOW_KEY)
+    assert isinstance(handle, str)
+    with app.app_context():
+        server = current_faroe.server
+        sealed, _ = server.storage.get(server.storage_key_prefix + storage_key(handle))
+    plaintext = unseal(handle, sealed)
+    assert plaintext is not None
+    values: dict[str, Any] = json.loads(plaintext)["values"]
+    return values
+
+
+def test_a_new_password_set_by_a_double_submit_still_completes_the_reset(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender
+) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    assert pages.post("/account/reset/verify", temporary_password=temporary).status_code == 302
+    # The first of two submits of the form set the new password; the second goes on to completion.
+    token = flow_values(app, pages)["reset_token"]
+    with app.app_context():
+        assert current_faroe.invoke("set_user_password_reset_new_password",
+                                    {"user_password_reset_token": token, "password": NEW_PASSWORD}).ok
+    done = pages.post("/account/reset/password", password=NEW_PASSWORD)
+    assert done.headers["Location"] == "/account/"
+    assert pages.client.get_cookie("faroe_session") is not None
+    pages.post("/account/signout")
+    assert sign_in(pages, password=NEW_PASSWORD).headers["Location"] == "/"
+
+
+def test_error_pages_of_a_flow_still_name_its_address(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    wrong = pages.post("/account/reset/verify", temporary_password="ABCDEFGHJKLM")
+    assert f"We sent a temporary password to <strong>{EMAIL}</strong>" in wrong.get_data(as_text=True)
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    pages.post("/account/reset/verify", temporary_password=temporary)
+    weak = pages.post("/account/reset/password", password=WEAK_PASSWORD)
+    assert error_of(weak) == MESSAGES["weak_password"] and weak.status_code == 422
+    assert f'name="username" value="{EMAIL}"' in weak.get_data(as_text=True)  # for password managers
+
+
+class SessionlessStorage(MemoryStorage):
+    """Memory storage that cannot keep a new session while ``full``."""
+
+    full = False
+
+    def add(self, key: str, value: bytes, expires_at: datetime) -> None:
+        if self.full and key.startswith(SESSION_RECORDS):
+            raise ConnectionError("the storage is full")
+        super().add(key, value, expires_at)
+
+
+def test_a_reset_whose_session_cannot_be_created_ends_and_asks_to_sign_in(
+    make_app: AppFactory, email_sender: CapturingEmailSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = SessionlessStorage()
+    app = make_app(config=PAGES_CONFIG, storage=storage)
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    pages.post("/account/reset/verify", temporary_password=temporary)
+    reset_records = [key for key in storage.keys() if key.startswith(RESET_RECORDS)]
+    assert len(reset_records) == 1
+    storage.full = True
+    done = pages.post("/account/reset/password", password=NEW_PASSWORD)
+    assert done.headers["Location"] == "/account/signin"
+    assert flashed(pages.get("/account/signin")) == [MESSAGES["session_not_created"]]
+    assert pages.client.get_cookie("faroe_session") is None
+    # The reset is over, on the server and in the browser; the new password holds.
+    assert reset_records[0] not in storage.keys()
+    assert pages.get("/account/reset/password").headers["Location"] == "/account/reset"
+    storage.full = False
+    assert sign_in(pages, password=NEW_PASSWORD).headers["Location"] == "/"
+    assert "ending a reset flow" not in caplog.text
+
+
+class BrokenResetStorage(MemoryStorage):
+    """Memory storage whose password reset records cannot be read while ``broken``."""
+
+    broken = False
+
+    def get(self, key: str) -> tuple[bytes, int]:
+        if self.broken and key.startswith(RESET_RECORDS):
+            raise ConnectionError("the storage is unreachable")
+        return super().get(key)
+
+
+def test_a_flow_that_cannot_be_ended_on_the_server_is_logged_and_forgotten(
+    make_app: AppFactory, email_sender: CapturingEmailSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = BrokenResetStorage()
+    app = make_app(config=PAGES_CONFIG, storage=storage)
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    storage.broken = True
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="faroe_flask"):
+        cancelled = pages.post("/account/reset/cancel")
+    assert cancelled.headers["Location"] == "/account/signin"
+    warnings = [r.getMessage() for r in caplog.records if r.name == "faroe_flask" and r.levelname == "WARNING"]
+    assert warnings == ["ending a reset flow answered internal_error"]
+    assert pages.get("/account/reset/verify").headers["Location"] == "/account/reset"  # forgotten all the same
+
+
+def test_ending_a_flow_whose_session_is_gone_or_another_is_not_a_warning(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    sign_up(pages, email_sender)
+    other = Pages(app.test_client())
+    assert sign_in(other).status_code == 302
+    caplog.set_level("WARNING", logger="faroe_flask")
+    # The browser's session changed under its email change (the app signed it in again).
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    own = pages.client.get_cookie("faroe_session")
+    second = other.client.get_cookie("faroe_session")
+    assert own is not None and second is not None
+    pages.client.set_cookie("faroe_session", second.value)
+    assert pages.post("/account/email/cancel").headers["Location"] == "/account/"  # session_mismatch
+    # An email change ended at sign-out after the browser's session was (a copy of its cookie
+    # signed out elsewhere).
+    pages.client.set_cookie("faroe_session", own.value)
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    csrf = pages.csrf()  # before the session ends: a page seen after it drops the cookie
+    copy = Pages(app.test_client())
+    copy.client.set_cookie("faroe_session", own.value)
+    assert copy.post("/account/signout").headers["Location"] == "/"
+    signed_out = pages.client.post("/account/signout", data={"csrf_token": csrf})  # invalid_session_token
+    assert signed_out.headers["Location"] == "/"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []

@@ -772,3 +772,71 @@ def test_ending_a_flow_whose_session_is_gone_or_another_is_not_a_warning(
     signed_out = pages.client.post("/account/signout", data={"csrf_token": csrf})  # invalid_session_token
     assert signed_out.headers["Location"] == "/"
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
+
+
+def test_signup_steps_out_of_order_lead_to_the_missing_step(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    assert pages.get("/account/signup/fields").headers["Location"] == "/account/signup"  # no flow yet
+    assert pages.post("/account/signup/fields").headers["Location"] == "/account/signup"
+    pages.post("/account/signup", email_address=EMAIL)
+    # A password or the fields before the code: first the code.
+    for path, form in (("/account/signup/password", {"password": PASSWORD}), ("/account/signup/fields", {})):
+        early = pages.post(path, **form)
+        assert early.headers["Location"] == "/account/signup/verify", path
+        assert notices(pages.get("/account/signup/verify")) == [("error", MESSAGES["email_address_not_verified"])]
+    code = email_sender.last("signup_code")["code"]
+    assert pages.post("/account/signup/verify", code=code).headers["Location"] == "/account/signup/password"
+    # The code again (a second tab): on to the password.
+    assert pages.post("/account/signup/verify", code=code).headers["Location"] == "/account/signup/password"
+    # The fields before the password: first the password.
+    early = pages.post("/account/signup/fields")
+    assert early.headers["Location"] == "/account/signup/password"
+    assert notices(pages.get("/account/signup/password")) == [("error", MESSAGES["password_not_set"])]
+    assert pages.post("/account/signup/password", password=PASSWORD).headers["Location"] == "/"
+    assert pages.client.get_cookie("faroe_session") is not None
+
+
+def test_asking_for_a_signup_code_too_often_says_so(pages: Pages, email_sender: CapturingEmailSender, clock: FakeClock) -> None:
+    pages.post("/account/signup", email_address=EMAIL)
+    for _ in range(4):
+        assert pages.post("/account/signup/resend").headers["Location"] == "/account/signup/verify"
+    assert len(email_sender.of_kind("signup_code")) == 5
+    pages.get("/account/signin")  # the notices so far
+    limited = pages.post("/account/signup/resend")
+    assert limited.headers["Location"] == "/account/signup/verify"
+    assert notices(pages.get("/account/signup/verify")) == [("error", MESSAGES["rate_limited"])]
+    assert len(email_sender.of_kind("signup_code")) == 5
+    clock.advance(21 * 60)  # the sign-up expires
+    expired = pages.post("/account/signup/resend")
+    assert expired.headers["Location"] == "/account/signup"
+    assert notices(pages.get("/account/signup")) == [("error", MESSAGES["invalid_signup_token"])]
+    assert pages.get("/account/signup/verify").headers["Location"] == "/account/signup"
+
+
+def test_reset_steps_out_of_order_lead_to_the_missing_step(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    early = pages.post("/account/reset/password", password=NEW_PASSWORD)
+    assert early.headers["Location"] == "/account/reset/verify"
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    assert pages.post("/account/reset/verify", temporary_password=temporary).headers["Location"] == "/account/reset/password"
+    again = pages.post("/account/reset/verify", temporary_password=temporary)  # a second tab
+    assert again.headers["Location"] == "/account/reset/password"
+    assert pages.post("/account/reset/password", password=NEW_PASSWORD).headers["Location"] == "/account/"
+
+
+def test_email_change_code_sent_too_often_or_too_late(pages: Pages, email_sender: CapturingEmailSender, clock: FakeClock) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    for _ in range(4):
+        assert pages.post("/account/email/resend").headers["Location"] == "/account/email/verify"
+    pages.get("/account/")
+    limited = pages.post("/account/email/resend")
+    assert limited.headers["Location"] == "/account/email/verify"
+    assert notices(pages.get("/account/email/verify")) == [("error", MESSAGES["rate_limited"])]
+    assert len(email_sender.of_kind("update_code")) == 5
+    clock.advance(21 * 60)  # the change expires; the session lives on
+    expired = pages.post("/account/email/resend")
+    assert expired.headers["Location"] == "/account/email"
+    assert notices(pages.get("/account/email")) == [("error", MESSAGES["invalid_user_email_address_update_token"])]
+    assert pages.get("/account/email/verify").headers["Location"] == "/account/email"

@@ -10,15 +10,19 @@ expires and stays bounded."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from faroe_flask import MemoryStorage, current_faroe
 from faroe_flask.flask.config import ConfigError
-from faroe_flask.flask.pages_state import FLOW_KEY, MAX_NEXT_CHARACTERS
+from faroe_flask.flask.pages_state import FLOW_KEY, MAX_NEXT_CHARACTERS, seal, storage_key, unseal
 
 from ..conftest import CapturingEmailSender, FakeClock
 from ..servers import serve
@@ -419,3 +423,135 @@ def test_a_sealed_state_opens_only_with_its_handle_and_unchanged() -> None:
         assert unseal(handle, bytes(tampered)) is None
     assert unseal(handle, b"") is None
     assert storage_key(handle) != storage_key(other) and handle not in storage_key(handle)
+
+
+# 4. The flow state's format, and states that do not open -------------------------------------------
+
+
+def _hmac(key: bytes, data: bytes) -> bytes:
+    return hmac.new(key, data, hashlib.sha256).digest()
+
+
+def _seal_by_hand(handle: str, plaintext: bytes, nonce: bytes, version: bytes = b"\x01") -> bytes:
+    """The documented format (faroe_flask.flask.pages_state), written out independently."""
+    keystream = hashlib.shake_256(_hmac(handle.encode(), b"encrypt") + nonce).digest(len(plaintext))
+    ciphertext = bytes(a ^ b for a, b in zip(plaintext, keystream))
+    body = nonce + ciphertext
+    return version + body + _hmac(_hmac(handle.encode(), b"authenticate"), body)
+
+
+def test_the_sealed_format_and_the_storage_key_are_the_documented_ones() -> None:
+    handle = "AbC-_" + "x" * 38
+    assert storage_key(handle) == "pages.flow." + _hmac(handle.encode(), b"key").hex()
+    plaintext = b'\x00{"values":{"signup_token":"t"}}\xff'  # zero and high bytes at either end
+    sealed = seal(handle, plaintext)
+    assert len(sealed) == 1 + 16 + len(plaintext) + 32 and sealed[:1] == b"\x01"
+    assert sealed == _seal_by_hand(handle, plaintext, sealed[1:17])
+    by_hand = _seal_by_hand(handle, plaintext, bytes(range(16)))
+    assert unseal(handle, by_hand) == plaintext
+    assert unseal(handle, _seal_by_hand(handle, b"", bytes(16))) == b""  # the shortest sealed value
+    assert unseal(handle, _seal_by_hand(handle, b"", bytes(16))[:-1]) is None
+    assert unseal(handle, _seal_by_hand(handle, plaintext, bytes(16), version=b"\x02")) is None
+
+
+def plant(app: Flask, client: FlaskClient, handle: object, sealed: bytes | None = None) -> str:
+    """Put ``handle`` in the browser's session and, when given, ``sealed`` under its key."""
+    with client.session_transaction() as session:
+        session[FLOW_KEY] = handle
+    key = storage_key(str(handle))
+    if sealed is not None:
+        storage_of(app).add(key, sealed, datetime.fromtimestamp(2**31 - 1, timezone.utc))
+    return key
+
+
+def planted(values: object, expires_at: object = 2**31 - 1) -> bytes:
+    return json.dumps({"expires_at": expires_at, "values": values}).encode()
+
+
+def _session_keys(client: FlaskClient) -> set[str]:
+    with client.session_transaction() as session:
+        return set(session)
+
+
+@pytest.mark.parametrize("handle", ["x" * 42, "x" * 44, "x" * 42 + ".", 43, ["x" * 43]])
+def test_a_malformed_handle_is_dropped(http_app: Flask, handle: object) -> None:
+    client = http_app.test_client()
+    plant(http_app, client, handle)
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+    assert FLOW_KEY not in _session_keys(client)
+
+
+NOT_SEALED = b"\x01" + b"\x00" * 60
+
+
+@pytest.mark.parametrize(("sealed", "deleted"), [
+    (NOT_SEALED, False),  # not sealed with this handle
+    (b"not json", False),
+    (b"[1, 2]", False),
+    (planted(["not", "a", "mapping"]), False),
+    (json.dumps({"expires_at": 2**31 - 1}).encode(), False),
+    (json.dumps({"values": {"signup_decoy": "a@example.com"}}).encode(), True),  # no deadline
+    (planted({"signup_decoy": "a@example.com"}, expires_at="2100-01-01"), True),
+    (planted({"signup_decoy": "a@example.com"}, expires_at=0), True),  # long expired
+])
+def test_a_state_that_does_not_open_or_has_expired_is_empty(http_app: Flask, sealed: bytes, deleted: bool) -> None:
+    client = http_app.test_client()
+    handle = "h" * 43
+    key = plant(http_app, client, handle, sealed if sealed == NOT_SEALED else seal(handle, sealed))
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+    assert FLOW_KEY not in _session_keys(client)
+    assert (key not in storage_of(http_app).keys()) == deleted
+
+
+def test_a_planted_state_that_opens_is_the_flow(http_app: Flask) -> None:
+    client = http_app.test_client()
+    plant(http_app, client, "h" * 43, seal("h" * 43, planted({"signup_decoy": "a@example.com",
+                                                               "signup_email": "a@example.com",
+                                                               "signup_started_at": "1e12"})))
+    page = client.get("/account/signup/verify")
+    assert page.status_code == 200 and "a@example.com" in page.get_data(as_text=True)
+
+
+def test_a_decoy_without_its_start_has_expired(make_app: AppFactory, email_sender: CapturingEmailSender) -> None:
+    app = pages_app(make_app, FAROE_PAGES_GENERIC_RESPONSES=True, WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    plant(app, client, "h" * 43, seal("h" * 43, planted({"signup_decoy": "a@example.com",
+                                                          "signup_email": "a@example.com"})))
+    answer = client.post("/account/signup/verify", data={"code": "ABCDEFGH"})
+    assert answer.headers["Location"] == "/account/signup"  # started at 0: long expired
+    assert FLOW_KEY not in _session_keys(client)
+
+
+def test_the_flow_state_lives_its_configured_lifetime(make_app: AppFactory, clock: FakeClock) -> None:
+    added: list[datetime] = []
+
+    class Recording(MemoryStorage):
+        def add(self, key: str, value: bytes, expires_at: datetime) -> None:
+            if key.startswith(FLOW_STATES):
+                added.append(expires_at)
+            super().add(key, value, expires_at)
+
+    app = make_app(config={**PAGES_CONFIG, "FAROE_PAGES_FLOW_STATE_LIFETIME": 600, "WTF_CSRF_ENABLED": False},
+                   storage=Recording())
+    from faroe_flask import create_pages_blueprint
+
+    app.register_blueprint(create_pages_blueprint())
+    client = app.test_client()
+    assert client.post("/account/signup", data={"email_address": EMAIL}).status_code == 302
+    assert added == [clock.now() + timedelta(seconds=600)]  # the storage's expiry hint
+    clock.advance(599)
+    assert client.get("/account/signup/verify").status_code == 200
+    clock.advance(1)
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+
+
+def test_the_flow_state_is_at_most_32_kib(http_app: Flask, clock: FakeClock) -> None:
+    from faroe_flask.flask.pages_state import MAX_STATE_BYTES, recall, remember
+
+    expires_at = (clock.now() + timedelta(seconds=1800)).timestamp()
+    overhead = len(json.dumps({"expires_at": expires_at, "values": {"x": ""}}, separators=(",", ":")))
+    with http_app.test_request_context("/account/signup"):
+        remember(x="a" * (MAX_STATE_BYTES - overhead))
+        assert recall("x") == "a" * (MAX_STATE_BYTES - overhead)
+        with pytest.raises(ValueError, match="too large"):
+            remember(x="a" * (MAX_STATE_BYTES - overhead + 1))

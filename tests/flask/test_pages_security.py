@@ -555,3 +555,57 @@ def test_the_flow_state_is_at_most_32_kib(http_app: Flask, clock: FakeClock) -> 
         assert recall("x") == "a" * (MAX_STATE_BYTES - overhead)
         with pytest.raises(ValueError, match="too large"):
             remember(x="a" * (MAX_STATE_BYTES - overhead + 1))
+
+
+class FailingFlowStateStorage(MemoryStorage):
+    """Memory storage whose reads, writes or deletes of the pages' flow state fail, as chosen."""
+
+    failing: frozenset[str] = frozenset()
+
+    def _check(self, operation: str, key: str) -> None:
+        if operation in self.failing and key.startswith(FLOW_STATES):
+            raise ConnectionError("the storage is unreachable")
+
+    def get(self, key: str) -> tuple[bytes, int]:
+        self._check("get", key)
+        return super().get(key)
+
+    def add(self, key: str, value: bytes, expires_at: datetime) -> None:
+        self._check("add", key)
+        super().add(key, value, expires_at)
+
+    def delete(self, key: str) -> None:
+        self._check("delete", key)
+        super().delete(key)
+
+
+def test_flow_state_failures_are_logged_by_kind_without_details(
+    make_app: AppFactory, email_sender: CapturingEmailSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = FailingFlowStateStorage()
+    app = make_app(config={**PAGES_CONFIG, "WTF_CSRF_ENABLED": False}, storage=storage)
+    from faroe_flask import create_pages_blueprint
+
+    app.register_blueprint(create_pages_blueprint())
+    client = app.test_client()
+
+    def errors() -> list[str]:
+        found = [r.getMessage() for r in caplog.records if r.name == "faroe_flask" and r.levelname == "ERROR"]
+        caplog.clear()
+        return found
+
+    assert client.post("/account/signup", data={"email_address": EMAIL}).status_code == 302
+    storage.failing = frozenset({"delete"})  # a new state is written; the old one stays behind
+    caplog.clear()
+    assert client.post("/account/signup", data={"email_address": "second@example.com"}).status_code == 302
+    assert errors() == ["deleting the pages' flow state failed: ConnectionError"]
+    storage.failing = frozenset({"get"})
+    assert client.get("/account/signup/verify").status_code == 503
+    assert errors() == ["reading the pages' flow state failed: ConnectionError"]
+    storage.failing = frozenset({"add"})
+    assert client.post("/account/signup", data={"email_address": "third@example.com"}).status_code == 503
+    assert errors() == ["writing the pages' flow state failed: ConnectionError"]
+    storage.failing = frozenset()
+    # Starting the third sign-up ended the second before its state could not be kept.
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+    assert errors() == []

@@ -840,3 +840,87 @@ def test_email_change_code_sent_too_often_or_too_late(pages: Pages, email_sender
     assert expired.headers["Location"] == "/account/email"
     assert notices(pages.get("/account/email")) == [("error", MESSAGES["invalid_user_email_address_update_token"])]
     assert pages.get("/account/email/verify").headers["Location"] == "/account/email"
+
+
+# The blueprint's checks and context, and the sentences -----------------------------------------
+
+
+def test_registration_errors_say_what_is_missing(make_app: AppFactory) -> None:
+    with pytest.raises(ConfigError) as no_key:
+        make_app().register_blueprint(create_pages_blueprint())
+    assert str(no_key.value) == "the account pages need SECRET_KEY (Flask's signed session)"
+    bare = Flask("bare")
+    bare.config["SECRET_KEY"] = "x"
+    with pytest.raises(RuntimeError) as no_extension:
+        bare.register_blueprint(create_pages_blueprint())
+    assert str(no_extension.value) == "initialise the Faroe extension before registering the pages blueprint"
+
+
+
+def test_pages_nested_in_a_blueprint_send_people_to_their_own_sign_in(make_app: AppFactory) -> None:
+    from flask import Blueprint
+
+    app = make_app(config=PAGES_CONFIG)
+    parent = Blueprint("site", __name__, url_prefix="/site")
+    parent.register_blueprint(create_pages_blueprint("auth", url_prefix="/auth/"))
+    app.register_blueprint(parent)
+    client = app.test_client()
+    assert location(client.get("/site/auth/")) == "/site/auth/signin?next=/site/auth/"
+    page = client.get("/site/auth/signin")
+    assert page.status_code == 200 and 'action="/site/auth/signin"' in page.get_data(as_text=True)
+    assert page.headers["X-Frame-Options"] == "DENY"  # the settings are found under the full name
+
+
+def test_the_site_name_and_the_defaults_of_the_pages(make_app: AppFactory) -> None:
+    app = make_app(config={**PAGES_CONFIG, "FAROE_PAGES_SITE_NAME": "Harbour Club"})
+    app.register_blueprint(create_pages_blueprint())
+    page = app.test_client().get("/account/signin").get_data(as_text=True)
+    assert "<title>Sign in · Harbour Club</title>" in page and '<a class="brand" href="/">Harbour Club</a>' in page
+    assert app.config["FAROE_PAGES_HOME_URL"] == "/" and app.config["FAROE_PAGES_MESSAGES"] == {}
+    default = make_app(config=PAGES_CONFIG)
+    default.register_blueprint(create_pages_blueprint())
+    assert "<title>Sign in · Account</title>" in default.test_client().get("/account/signin").get_data(as_text=True)
+
+
+def test_a_refused_csrf_token_is_a_page_saying_so(app: Flask, pages: Pages) -> None:
+    refused = app.test_client().post("/account/signin", data={"email_address": EMAIL, "password": PASSWORD})
+    assert refused.status_code == 400 and refused.headers["Content-Type"] == "text/html; charset=utf-8"
+    text = refused.get_data(as_text=True)
+    assert "<h1>This form has expired</h1>" in text and '<a href="/account/signin">Continue</a>' in text
+    assert refused.headers["X-Frame-Options"] == "DENY"
+    # A GET needs no token; a POST with the right one goes through.
+    assert app.test_client().get("/account/signin").status_code == 200
+    assert sign_in(pages).status_code == 422
+
+
+def test_a_next_of_the_longest_kept_length_is_followed(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    from faroe_flask.flask.pages_state import MAX_NEXT_CHARACTERS
+
+    longest = "/" + "y" * (MAX_NEXT_CHARACTERS - 1)
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    assert sign_in_with_next(pages, longest) == longest
+    pages.post("/account/signout")
+    assert sign_in_with_next(pages, longest + "y") == "/"
+
+
+def sign_in_with_next(pages: Pages, target: str) -> str:
+    response = pages.post(f"/account/signin?next={target}", email_address=EMAIL, password=PASSWORD)
+    return location(response)
+
+
+def test_message_for_looks_up_the_page_then_the_code() -> None:
+    from faroe_flask.flask.pages_messages import FLOW_MESSAGES, GENERAL_MESSAGE, IDENTIFIER_MESSAGES, message_for
+
+    assert message_for("rate_limited") == MESSAGES["rate_limited"]
+    assert message_for("rate_limited", "reset") == FLOW_MESSAGES[("reset", "rate_limited")]
+    assert message_for("rate_limited", "reset", {"rate_limited": "Slow down."}) == "Slow down."
+    assert message_for("rate_limited", "reset", {"other_code": "Slow down."}) == FLOW_MESSAGES[("reset", "rate_limited")]
+    assert message_for("user_not_found", "signin") == MESSAGES["user_not_found"]
+    assert message_for("user_not_found", "signin", identifier=True) == IDENTIFIER_MESSAGES["user_not_found"]
+    assert message_for("weak_password", "signin", identifier=True) == MESSAGES["weak_password"]
+    assert message_for("email_address_already_used", "email", identifier=True) == (
+        FLOW_MESSAGES[("email", "email_address_already_used")]
+    )
+    assert message_for(None) == GENERAL_MESSAGE == message_for("no_such_code", "signin")
+    assert message_for(None, "", {"internal_error": "Our fault."}) == "Our fault."

@@ -282,11 +282,38 @@ def test_the_application_changes_the_headers(make_app: AppFactory) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["frame-ancestors", {"X-Frame-Options": "DENY\r\nSet-Cookie: a=b"}, {"Bad Name": "x"}, {"X": 1}]
+    "value", [
+        "frame-ancestors", ["X-Frame-Options"], {"X-Frame-Options": "DENY\r\nSet-Cookie: a=b"},
+        {"X-Frame-Options": "DENY\rSet-Cookie: a=b"}, {"X-Frame-Options": "DENY\nSet-Cookie: a=b"},
+        {"Bad Name": "x"}, {"Bad:Name": "x"}, {"Bad\rName": "x"}, {"Bad\nName": "x"}, {"": "x"}, {1: "x"},
+        {"X": 1}, {"X": b"DENY"},
+    ]
 )
 def test_unusable_headers_are_refused_at_registration(make_app: AppFactory, value: object) -> None:
-    with pytest.raises(ConfigError, match="FAROE_PAGES_SECURITY_HEADERS"):
+    with pytest.raises(ConfigError) as refused:
         pages_app(make_app, FAROE_PAGES_SECURITY_HEADERS=value)
+    assert str(refused.value) == "FAROE_PAGES_SECURITY_HEADERS must map header names to strings or None"
+
+
+def test_headers_are_dropped_whatever_the_letter_case_and_none_means_the_defaults(make_app: AppFactory) -> None:
+    dropped = pages_app(make_app, FAROE_PAGES_SECURITY_HEADERS={"referrer-POLICY": None, "cache-control": "private"})
+    headers = dropped.test_client().get("/account/signin").headers
+    assert "Referrer-Policy" not in headers and headers.get_all("Cache-Control") == ["private"]
+    assert headers["X-Frame-Options"] == "DENY"
+    for value in (None, {}):
+        defaults = pages_app(make_app, FAROE_PAGES_SECURITY_HEADERS=value).test_client().get("/account/signin").headers
+        assert {name: defaults[name] for name in HEADERS} == HEADERS
+
+
+def test_the_flow_state_lives_at_least_a_minute(make_app: AppFactory, clock: FakeClock) -> None:
+    with pytest.raises(ConfigError, match="FAROE_PAGES_FLOW_STATE_LIFETIME"):
+        pages_app(make_app, FAROE_PAGES_FLOW_STATE_LIFETIME=59)
+    client = pages_app(make_app, FAROE_PAGES_FLOW_STATE_LIFETIME=60, WTF_CSRF_ENABLED=False).test_client()
+    assert client.post("/account/signup", data={"email_address": EMAIL}).status_code == 302
+    clock.advance(59)
+    assert client.get("/account/signup/verify").status_code == 200
+    clock.advance(1)
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
 
 
 # 3. Rotation --------------------------------------------------------------------------------------

@@ -924,3 +924,84 @@ def test_message_for_looks_up_the_page_then_the_code() -> None:
     )
     assert message_for(None) == GENERAL_MESSAGE == message_for("no_such_code", "signin")
     assert message_for(None, "", {"internal_error": "Our fault."}) == "Our fault."
+
+
+def stored(app: Flask, prefix: str) -> list[str]:
+    with app.app_context():
+        storage = current_faroe.server.storage
+    assert isinstance(storage, MemoryStorage)
+    return [key for key in storage.keys() if key.startswith(prefix)]
+
+
+SIGNIN_RECORDS, PASSWORD_UPDATE_RECORDS, DELETION_RECORDS = "aaaj.", "aaam.", "aaap."
+
+
+def test_a_failed_step_leaves_nothing_behind_on_the_server(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender
+) -> None:
+    sign_up(pages, email_sender)
+    wrong = pages.post("/account/password", current_password=NEW_PASSWORD, new_password=NEW_PASSWORD)
+    assert error_of(wrong) == MESSAGES["incorrect_password"]
+    weak = pages.post("/account/password", current_password=PASSWORD, new_password=WEAK_PASSWORD)
+    assert error_of(weak) == MESSAGES["weak_password"]
+    assert stored(app, PASSWORD_UPDATE_RECORDS) == []  # each attempt's update was deleted
+    assert error_of(pages.post("/account/delete", current_password=NEW_PASSWORD)) == MESSAGES["incorrect_password"]
+    assert stored(app, DELETION_RECORDS) == []
+    pages.post("/account/signout")
+    assert error_of(sign_in(pages, password=NEW_PASSWORD)) == MESSAGES["incorrect_password"]
+    assert stored(app, SIGNIN_RECORDS) == []
+
+
+def test_a_signin_whose_session_cannot_be_created_leaves_nothing_behind(
+    make_app: AppFactory, email_sender: CapturingEmailSender
+) -> None:
+    storage = SessionlessStorage()
+    app = make_app(config=PAGES_CONFIG, storage=storage)
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    storage.full = True
+    failed = sign_in(pages)
+    assert failed.status_code == 503 and error_of(failed) == MESSAGES["internal_error"]
+    assert re.search(r"Reference: <code>[a-z2-9]{24}</code>", failed.get_data(as_text=True))
+    assert f'value="{EMAIL}"' in failed.get_data(as_text=True)
+    assert pages.client.get_cookie("faroe_session") is None
+    assert stored(app, SIGNIN_RECORDS) == []
+    storage.full = False
+    assert sign_in(pages).headers["Location"] == "/"
+
+
+def test_an_email_change_verified_by_a_double_submit_still_completes(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender
+) -> None:
+    sign_up(pages, email_sender)
+    new = "renamed@example.com"
+    pages.post("/account/email", new_email_address=new)
+    code = email_sender.last("update_code")["code"]
+    token = flow_values(app, pages)["email_token"]
+    session = pages.client.get_cookie("faroe_session")
+    assert session is not None
+    # The first of two submits verified the code and the password; the second completes.
+    arguments = {"session_token": session.value, "user_email_address_update_token": token}
+    with app.app_context():
+        assert current_faroe.invoke("verify_user_email_address_update_email_address_verification_code",
+                                    {**arguments, "email_address_verification_code": code}).ok
+        assert current_faroe.invoke("verify_user_email_address_update_user_password",
+                                    {**arguments, "password": PASSWORD}).ok
+    done = pages.post("/account/email/verify", code=code, password=PASSWORD)
+    assert done.headers["Location"] == "/account/"
+    assert notices(pages.get("/account/")) == [("success", f"Your email address is now {new}.")]
+
+
+def test_an_expired_email_change_starts_again(pages: Pages, email_sender: CapturingEmailSender, clock: FakeClock) -> None:
+    sign_up(pages, email_sender)
+    bad = pages.post("/account/email", new_email_address="not an address")
+    assert error_of(bad) == MESSAGES["invalid_email_address"] and 'value="not an address"' in bad.get_data(as_text=True)
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    clock.advance(21 * 60)
+    code = email_sender.last("update_code")["code"]
+    expired = pages.post("/account/email/verify", code=code, password=PASSWORD)
+    assert expired.headers["Location"] == "/account/email"
+    assert notices(pages.get("/account/email")) == [("error", MESSAGES["invalid_user_email_address_update_token"])]
+    assert pages.get("/account/email/verify").headers["Location"] == "/account/email"

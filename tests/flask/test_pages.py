@@ -1005,3 +1005,19 @@ def test_an_expired_email_change_starts_again(pages: Pages, email_sender: Captur
     assert expired.headers["Location"] == "/account/email"
     assert notices(pages.get("/account/email")) == [("error", MESSAGES["invalid_user_email_address_update_token"])]
     assert pages.get("/account/email/verify").headers["Location"] == "/account/email"
+
+
+def test_the_reset_form_is_filled_from_the_link_that_asks_for_another_password(
+    pages: Pages, email_sender: CapturingEmailSender
+) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    verify = pages.get("/account/reset/verify").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)">Send another temporary password</a>', verify)
+    assert link and html.unescape(link.group(1)) == f"/account/reset?email_address={EMAIL}"
+    form = pages.get(html.unescape(link.group(1))).get_data(as_text=True)
+    assert f'value="{EMAIL}"' in form
+    long = "a" * 95 + "@example.com"
+    assert f'value="{long[:100]}"' in pages.get(f"/account/reset?email_address={long}").get_data(as_text=True)
+    assert 'value="' not in pages.get("/account/reset").get_data(as_text=True).split('id="email_address"')[1].split(">")[0]

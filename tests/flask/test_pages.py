@@ -1021,3 +1021,29 @@ def test_the_reset_form_is_filled_from_the_link_that_asks_for_another_password(
     long = "a" * 95 + "@example.com"
     assert f'value="{long[:100]}"' in pages.get(f"/account/reset?email_address={long}").get_data(as_text=True)
     assert 'value="' not in pages.get("/account/reset").get_data(as_text=True).split('id="email_address"')[1].split(">")[0]
+
+
+@pytest.mark.parametrize("field_name", [None, "xsrf"])
+def test_rotation_mints_a_new_csrf_token_even_when_the_app_made_one_earlier_in_the_request(
+    make_app: AppFactory, email_sender: CapturingEmailSender, field_name: str | None
+) -> None:
+    from flask import g
+    from flask_wtf.csrf import generate_csrf
+
+    config = {**PAGES_CONFIG, **({"WTF_CSRF_FIELD_NAME": field_name} if field_name else {})}
+    app = make_app(config=config)
+    app.register_blueprint(create_pages_blueprint())
+
+    @app.before_request
+    def offer_the_token() -> None:  # an app that makes the token on every request
+        g.offered = generate_csrf()
+    pages = Pages(app.test_client())
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    key = field_name or "csrf_token"
+    pages.csrf()
+    with pages.client.session_transaction() as session:
+        before = session[key]
+    assert sign_in(pages).headers["Location"] == "/"
+    with pages.client.session_transaction() as session:
+        assert set(session) == {key} and session[key] != before  # a new raw token, nothing else

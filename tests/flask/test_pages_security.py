@@ -478,6 +478,7 @@ def test_the_sealed_format_and_the_storage_key_are_the_documented_ones() -> None
     assert unseal(handle, by_hand) == plaintext
     assert unseal(handle, _seal_by_hand(handle, b"", bytes(16))) == b""  # the shortest sealed value
     assert unseal(handle, _seal_by_hand(handle, b"", bytes(16))[:-1]) is None
+    assert unseal(handle, _seal_by_hand(handle, b"", bytes(15))) is None  # its tag holds, but no whole nonce
     assert unseal(handle, _seal_by_hand(handle, plaintext, bytes(16), version=b"\x02")) is None
 
 

@@ -363,7 +363,9 @@ def back_link(page: str) -> str:
     return str(found[0])
 
 
-@pytest.mark.parametrize(("config", "home"), [({"FAROE_PAGES_HOME_URL": "/welcome"}, "/welcome"), ({}, "/")])
+@pytest.mark.parametrize(("config", "home"), [
+    ({"FAROE_PAGES_HOME_URL": "/welcome"}, "/welcome"), ({}, "/"), ({"FAROE_PAGES_HOME_URL": ""}, "/"),
+])
 def test_a_limited_step_without_a_form_leads_to_the_home_url(
     make_app: AppFactory, email_sender: CapturingEmailSender, config: dict[str, Any], home: str
 ) -> None:

@@ -856,7 +856,6 @@ def test_registration_errors_say_what_is_missing(make_app: AppFactory) -> None:
     assert str(no_extension.value) == "initialise the Faroe extension before registering the pages blueprint"
 
 
-
 def test_pages_nested_in_a_blueprint_send_people_to_their_own_sign_in(make_app: AppFactory) -> None:
     from flask import Blueprint
 
@@ -1037,6 +1036,7 @@ def test_rotation_mints_a_new_csrf_token_even_when_the_app_made_one_earlier_in_t
     @app.before_request
     def offer_the_token() -> None:  # an app that makes the token on every request
         g.offered = generate_csrf()
+
     pages = Pages(app.test_client())
     sign_up(pages, email_sender)
     pages.post("/account/signout")
@@ -1047,3 +1047,14 @@ def test_rotation_mints_a_new_csrf_token_even_when_the_app_made_one_earlier_in_t
     assert sign_in(pages).headers["Location"] == "/"
     with pages.client.session_transaction() as session:
         assert set(session) == {key} and session[key] != before  # a new raw token, nothing else
+
+
+def test_the_sign_in_form_keeps_next_through_an_error(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    kept = '<input type="hidden" name="next" value="/private">'
+    assert kept in pages.get("/account/signin?next=/private").get_data(as_text=True)
+    wrong = pages.post("/account/signin?next=/private", email_address=EMAIL, password=NEW_PASSWORD)
+    assert error_of(wrong) == MESSAGES["incorrect_password"] and kept in wrong.get_data(as_text=True)
+    assert 'href="/account/signup?next=/private"' in wrong.get_data(as_text=True)
+    assert location(pages.post("/account/signin", email_address=EMAIL, password=PASSWORD, next="/private")) == "/private"

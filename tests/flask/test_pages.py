@@ -1058,3 +1058,64 @@ def test_the_sign_in_form_keeps_next_through_an_error(pages: Pages, email_sender
     assert error_of(wrong) == MESSAGES["incorrect_password"] and kept in wrong.get_data(as_text=True)
     assert 'href="/account/signup?next=/private"' in wrong.get_data(as_text=True)
     assert location(pages.post("/account/signin", email_address=EMAIL, password=PASSWORD, next="/private")) == "/private"
+
+
+def action_log(app: Flask) -> list[tuple[str, str]]:
+    """Every action the app's Faroe server runs from now on (but session lookups), with its
+    outcome, recorded by a core action observer."""
+    seen: list[tuple[str, str]] = []
+
+    def observe(action: str, arguments: dict[str, str], run: Any) -> Any:
+        result = run(action, arguments)
+        if action != "get_session":
+            seen.append((action, "ok" if result.ok else result.error_code))
+        return result
+
+    with app.app_context():
+        current_faroe.server.add_action_observer(observe)
+    return seen
+
+
+def test_each_step_runs_exactly_its_actions(app: Flask, pages: Pages, email_sender: CapturingEmailSender) -> None:
+    seen = action_log(app)
+
+    def ran() -> list[tuple[str, str]]:
+        done = list(seen)
+        seen.clear()
+        return done
+
+    pages.post("/account/signup", email_address="first@example.com")
+    assert ran() == [("create_signup", "ok")]
+    pages.post("/account/signup", email_address=EMAIL)  # a second sign-up ends the first
+    assert ran() == [("delete_signup", "ok"), ("create_signup", "ok")]
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    pages.post("/account/signup/password", password=PASSWORD)  # completed: not ended again
+    assert ran() == [("verify_signup_email_address_verification_code", "ok"), ("set_signup_password", "ok"),
+                     ("complete_signup", "ok")]
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    pages.post("/account/signout")  # the email change ends with the session
+    assert ran() == [("create_user_email_address_update", "ok"), ("delete_user_email_address_update", "ok"),
+                     ("delete_session", "ok")]
+    sign_in(pages, password=NEW_PASSWORD)
+    assert ran() == [("create_signin", "ok"), ("verify_signin_user_password", "incorrect_password"),
+                     ("delete_signin", "ok")]
+    pages.post("/account/reset", email_address=EMAIL)
+    pages.post("/account/reset", email_address=EMAIL)  # a second reset ends the first
+    pages.post("/account/reset/cancel")
+    assert ran() == [("create_user_password_reset", "ok"), ("delete_user_password_reset", "ok"),
+                     ("create_user_password_reset", "ok"), ("delete_user_password_reset", "ok")]
+    pages.post("/account/reset", email_address=EMAIL)
+    pages.post("/account/reset/verify", temporary_password=email_sender.last("temporary_password")["temporary_password"])
+    pages.post("/account/reset/password", password=NEW_PASSWORD)  # completed: not ended again
+    assert ran() == [("create_user_password_reset", "ok"), ("verify_user_password_reset_temporary_password", "ok"),
+                     ("set_user_password_reset_new_password", "ok"), ("complete_user_password_reset", "ok")]
+    pages.post("/account/password", current_password=NEW_PASSWORD, new_password=WEAK_PASSWORD)
+    assert ran() == [("create_user_password_update", "ok"), ("verify_user_password_update_user_password", "ok"),
+                     ("set_user_password_update_new_password", "weak_password"), ("delete_user_password_update", "ok")]
+    pages.post("/account/signout-everywhere")
+    assert ran() == [("delete_all_sessions", "ok"), ("delete_session", "invalid_session_token")]
+    sign_in(pages, password=NEW_PASSWORD)
+    pages.post("/account/delete", current_password=NEW_PASSWORD)
+    assert ran() == [("create_signin", "ok"), ("verify_signin_user_password", "ok"), ("complete_signin", "ok"),
+                     ("create_user_deletion", "ok"), ("verify_user_deletion_user_password", "ok"),
+                     ("complete_user_deletion", "ok"), ("delete_session", "invalid_session_token")]

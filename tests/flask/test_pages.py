@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from faroe_flask import MemoryStorage, create_pages_blueprint, current_faroe
+from faroe_flask import MemoryStorage, MemoryUserStore, create_pages_blueprint, current_faroe
 from faroe_flask.flask.config import ConfigError
 from faroe_flask.flask.pages_messages import MESSAGES
 from faroe_flask.flask.pages_state import FLOW_KEY, storage_key, unseal
@@ -1119,3 +1119,33 @@ def test_each_step_runs_exactly_its_actions(app: Flask, pages: Pages, email_send
     assert ran() == [("create_signin", "ok"), ("verify_signin_user_password", "ok"), ("complete_signin", "ok"),
                      ("create_user_deletion", "ok"), ("verify_user_deletion_user_password", "ok"),
                      ("complete_user_deletion", "ok"), ("delete_session", "invalid_session_token")]
+
+
+class StuckPasswordUserStore(MemoryUserStore):
+    """Memory user store that cannot store a new password hash while ``stuck``."""
+
+    stuck = False
+
+    def update_user_password_hash(self, *args: Any, **kwargs: Any) -> Any:
+        if self.stuck:
+            raise ConnectionError("the user store is unreachable")
+        return super().update_user_password_hash(*args, **kwargs)
+
+
+def test_a_reset_that_cannot_complete_ends_and_starts_again(make_app: AppFactory, email_sender: CapturingEmailSender) -> None:
+    users = StuckPasswordUserStore()
+    app = make_app(config=PAGES_CONFIG, user_store=users)
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    pages.post("/account/reset/verify", temporary_password=email_sender.last("temporary_password")["temporary_password"])
+    users.stuck = True
+    failed = pages.post("/account/reset/password", password=NEW_PASSWORD)
+    assert failed.headers["Location"] == "/account/reset"
+    assert notices(pages.get("/account/reset")) == [("error", MESSAGES["internal_error"])]
+    assert pages.get("/account/reset/password").headers["Location"] == "/account/reset"  # the flow is over
+    assert stored(app, RESET_RECORDS) == []
+    users.stuck = False
+    assert sign_in(pages).headers["Location"] == "/"  # the old password holds

@@ -1149,3 +1149,40 @@ def test_a_reset_that_cannot_complete_ends_and_starts_again(make_app: AppFactory
     assert stored(app, RESET_RECORDS) == []
     users.stuck = False
     assert sign_in(pages).headers["Location"] == "/"  # the old password holds
+
+
+@pytest.mark.parametrize(("path", "form", "action"), [
+    ("/account/email", {"new_email_address": "renamed@example.com"}, "create_user_email_address_update"),
+    ("/account/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, "create_user_password_update"),
+    ("/account/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+     "verify_user_password_update_user_password"),
+    ("/account/signout-everywhere", {}, "delete_all_sessions"),
+    ("/account/delete", {"current_password": PASSWORD}, "create_user_deletion"),
+    ("/account/email/verify", {"code": "ABCDEFGH", "password": PASSWORD},
+     "verify_user_email_address_update_email_address_verification_code"),
+    ("/account/email/resend", {}, "send_user_email_address_update_email_address_verification_code"),
+])
+def test_a_session_ended_during_a_step_asks_to_sign_in_again(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender, path: str, form: dict[str, str], action: str
+) -> None:
+    sign_up(pages, email_sender)
+    if path.startswith("/account/email/"):
+        assert pages.post("/account/email", new_email_address="renamed@example.com").status_code == 302
+    ending = {"armed": True}
+
+    with app.app_context():
+        server = current_faroe.server
+
+    def end_the_session_first(name: str, arguments: dict[str, str], run: Any) -> Any:
+        if name == action and ending.pop("armed", False):  # another device signs out everywhere, just now
+            assert server.invoke("delete_all_sessions", {"session_token": arguments["session_token"]}).ok
+        return run(name, arguments)
+
+    server.add_action_observer(end_the_session_first)
+    csrf = pages.csrf()
+    answer = pages.client.post(path, data={"csrf_token": csrf, **form})
+    assert location(answer) == f"/account/signin?next={path}"
+    assert pages.client.get_cookie("faroe_session") is None
+    assert notices(pages.get("/account/signin")) == [("error", MESSAGES["invalid_session_token"])]
+    with pages.client.session_transaction() as session:
+        assert csrf not in repr(dict(session))

@@ -638,3 +638,11 @@ def test_flow_state_failures_are_logged_by_kind_without_details(
     # Starting the third sign-up ended the second before its state could not be kept.
     assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
     assert errors() == []
+
+
+@pytest.mark.parametrize("token", ["", 5, ["t"], {"t": "t"}])
+def test_a_state_without_a_usable_token_is_no_flow(http_app: Flask, token: object) -> None:
+    client = http_app.test_client()
+    plant(http_app, client, "h" * 43, seal("h" * 43, planted({"signup_token": token, "signup_decoy": token,
+                                                               "signup_email": "a@example.com"})))
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"

@@ -15,6 +15,7 @@ import hmac
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -641,8 +642,20 @@ def test_flow_state_failures_are_logged_by_kind_without_details(
 
 
 @pytest.mark.parametrize("token", ["", 5, ["t"], {"t": "t"}])
-def test_a_state_without_a_usable_token_is_no_flow(http_app: Flask, token: object) -> None:
-    client = http_app.test_client()
-    plant(http_app, client, "h" * 43, seal("h" * 43, planted({"signup_token": token, "signup_decoy": token,
-                                                               "signup_email": "a@example.com"})))
+def test_a_state_without_a_usable_token_is_no_flow(make_app: AppFactory, token: object) -> None:
+    app = pages_app(make_app, WTF_CSRF_ENABLED=False)
+    ran: list[str] = []
+
+    def observe(action: str, arguments: dict[str, str], run: Any) -> Any:
+        ran.append(action)
+        return run(action, arguments)
+
+    storage_of(app)  # the server exists
+    with app.app_context():
+        current_faroe.server.add_action_observer(observe)
+    client = app.test_client()
+    plant(app, client, "h" * 43, seal("h" * 43, planted({"signup_token": token, "signup_decoy": token,
+                                                         "signup_email": "a@example.com"})))
     assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+    assert client.post("/account/signout").headers["Location"] == "/"
+    assert ran == []  # no flow to end on the server

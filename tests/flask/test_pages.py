@@ -1186,3 +1186,20 @@ def test_a_session_ended_during_a_step_asks_to_sign_in_again(
     assert notices(pages.get("/account/signin")) == [("error", MESSAGES["invalid_session_token"])]
     with pages.client.session_transaction() as session:
         assert csrf not in repr(dict(session))
+
+
+@pytest.mark.parametrize("path", ["/account/email/verify", "/account/email/resend"])
+def test_an_email_change_of_another_session_starts_again(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender, path: str
+) -> None:
+    sign_up(pages, email_sender)
+    other = Pages(app.test_client())
+    assert sign_in(other).status_code == 302
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    second = other.client.get_cookie("faroe_session")
+    assert second is not None
+    pages.client.set_cookie("faroe_session", second.value)  # the browser is signed in again meanwhile
+    answer = pages.post(path, code=email_sender.last("update_code")["code"], password=PASSWORD)
+    assert answer.headers["Location"] == "/account/email"
+    assert notices(pages.get("/account/email")) == [("error", MESSAGES["session_mismatch"])]
+    assert pages.get("/account/email/verify").headers["Location"] == "/account/email"  # dropped

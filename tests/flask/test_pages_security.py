@@ -659,3 +659,15 @@ def test_a_state_without_a_usable_token_is_no_flow(make_app: AppFactory, token: 
     assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
     assert client.post("/account/signout").headers["Location"] == "/"
     assert ran == []  # no flow to end on the server
+
+
+def test_the_pages_settings_are_found_only_in_a_request_to_the_pages(http_app: Flask) -> None:
+    from faroe_flask.flask.pages_settings import DEFAULT_SECURITY_HEADERS, current_pages
+
+    with http_app.test_request_context("/account/signin"):
+        settings = current_pages().settings
+        assert settings.generic_responses is False and settings.flow_state_lifetime == 1800
+        assert dict(settings.security_headers) == dict(DEFAULT_SECURITY_HEADERS)
+    with http_app.test_request_context("/elsewhere"), pytest.raises(RuntimeError) as outside:
+        current_pages()
+    assert str(outside.value) == "not a request to a Faroe pages blueprint"

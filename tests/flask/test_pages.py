@@ -1203,3 +1203,10 @@ def test_an_email_change_of_another_session_starts_again(
     assert answer.headers["Location"] == "/account/email"
     assert notices(pages.get("/account/email")) == [("error", MESSAGES["session_mismatch"])]
     assert pages.get("/account/email/verify").headers["Location"] == "/account/email"  # dropped
+
+
+def test_only_an_error_on_our_side_shows_a_reference(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    wrong = pages.post("/account/signup", email_address="not an address")
+    assert wrong.status_code == 422 and "Reference:" not in wrong.get_data(as_text=True)
+    assert 'data-error-code="invalid_email_address"' in wrong.get_data(as_text=True)
+    assert 'aria-invalid="true"' in wrong.get_data(as_text=True).split('id="email_address"')[1].split(">")[0]

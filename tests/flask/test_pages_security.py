@@ -671,3 +671,28 @@ def test_the_pages_settings_are_found_only_in_a_request_to_the_pages(http_app: F
     with http_app.test_request_context("/elsewhere"), pytest.raises(RuntimeError) as outside:
         current_pages()
     assert str(outside.value) == "not a request to a Faroe pages blueprint"
+
+
+def test_ending_one_flow_keeps_the_others_and_no_change_keeps_the_handle(
+    make_app: AppFactory, email_sender: CapturingEmailSender
+) -> None:
+    app = pages_app(make_app, WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+
+    def handle() -> object:
+        with client.session_transaction() as session:
+            return session.get(FLOW_KEY)
+
+    assert client.post("/account/signup", data={"email_address": "other@example.com"}).status_code == 302
+    client.post("/account/signup/verify", data={"code": email_sender.last("signup_code")["code"]})
+    client.post("/account/signup/password", data={"password": PASSWORD})
+    client.post("/account/signout")
+    assert client.post("/account/reset", data={"email_address": "other@example.com"}).status_code == 302
+    before = handle()
+    assert client.post("/account/signup/cancel").headers["Location"] == "/"  # no sign-up to end
+    assert handle() == before  # nothing changed, nothing written
+    assert client.post("/account/signup", data={"email_address": EMAIL}).status_code == 302
+    assert client.post("/account/signup", data={"email_address": EMAIL}).status_code == 302  # ends the first
+    assert client.post("/account/signup/cancel").headers["Location"] == "/"
+    assert client.get("/account/reset/verify").status_code == 200  # the reset goes on
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"

@@ -1210,3 +1210,17 @@ def test_only_an_error_on_our_side_shows_a_reference(pages: Pages, email_sender:
     assert wrong.status_code == 422 and "Reference:" not in wrong.get_data(as_text=True)
     assert 'data-error-code="invalid_email_address"' in wrong.get_data(as_text=True)
     assert 'aria-invalid="true"' in wrong.get_data(as_text=True).split('id="email_address"')[1].split(">")[0]
+
+
+def test_finishing_a_signup_ends_the_other_flows_of_the_browser(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender
+) -> None:
+    sign_up(pages, email_sender, email="owner@example.com")
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address="owner@example.com")  # a reset left in progress
+    pages.post("/account/signup", email_address=EMAIL)
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    seen = action_log(app)
+    assert pages.post("/account/signup/password", password=PASSWORD).headers["Location"] == "/"
+    assert seen == [("set_signup_password", "ok"), ("complete_signup", "ok"), ("delete_user_password_reset", "ok")]
+    assert stored(app, RESET_RECORDS) == []

@@ -706,7 +706,9 @@ def test_a_reset_whose_session_cannot_be_created_ends_and_asks_to_sign_in(
     storage.full = True
     done = pages.post("/account/reset/password", password=NEW_PASSWORD)
     assert done.headers["Location"] == "/account/signin"
-    assert flashed(pages.get("/account/signin")) == [MESSAGES["session_not_created"]]
+    assert notices(pages.get("/account/signin")) == [
+        ("error", "Your password was changed, but signing you in failed. Please sign in with your new password.")
+    ]
     assert pages.client.get_cookie("faroe_session") is None
     # The reset is over, on the server and in the browser; the new password holds.
     assert reset_records[0] not in storage.keys()

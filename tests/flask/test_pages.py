@@ -1226,3 +1226,20 @@ def test_finishing_a_signup_ends_the_other_flows_of_the_browser(
     assert pages.post("/account/signup/password", password=PASSWORD).headers["Location"] == "/"
     assert seen == [("set_signup_password", "ok"), ("complete_signup", "ok"), ("delete_user_password_reset", "ok")]
     assert stored(app, RESET_RECORDS) == []
+
+
+def test_reset_errors_keep_what_was_typed_and_speak_of_the_reset(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    from faroe_flask.flask.pages_messages import FLOW_MESSAGES
+
+    unknown = pages.post("/account/reset", email_address="nobody@example.com")
+    assert error_of(unknown) == MESSAGES["user_not_found"]
+    field = unknown.get_data(as_text=True).split('<input id="email_address"')[1].split(">")[0]
+    assert 'value="nobody@example.com"' in field and 'type="email"' in field and 'autocomplete="email"' in field
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    for _ in range(5):
+        assert pages.post("/account/reset/verify", temporary_password="ABCDEFGHJKLM").status_code == 422
+    limited = pages.post("/account/reset/verify", temporary_password="ABCDEFGHJKLM")
+    assert limited.status_code == 429 and error_of(limited) == FLOW_MESSAGES[("reset", "rate_limited")]
+    assert f"<strong>{EMAIL}</strong>" in limited.get_data(as_text=True)

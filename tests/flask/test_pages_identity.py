@@ -267,6 +267,11 @@ def test_sign_in_and_reset_by_username(site: Site, email_sender: CapturingEmailS
     resets = [site.browser().post("/account/reset", email_address=i) for i in ("nobody", "nobody@example.com")]
     same_page(resets, ("nobody", "nobody@example.com"))
     assert resets[0].error == IDENTIFIER_MESSAGES["user_not_found"]
+    assert input_of(resets[0].body, "email_address") == (
+        '<input id="email_address" name="email_address" type="text" autocomplete="username" value="nobody"'
+        ' aria-describedby="form-error" aria-invalid="true" maxlength="100" spellcheck="false" autocapitalize="none"'
+        ' required>'
+    )
 
     # A reset by username: the temporary password goes to her address, which no page shows.
     resetting = site.browser()

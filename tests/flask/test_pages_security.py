@@ -696,3 +696,11 @@ def test_ending_one_flow_keeps_the_others_and_no_change_keeps_the_handle(
     assert client.post("/account/signup/cancel").headers["Location"] == "/"
     assert client.get("/account/reset/verify").status_code == 200  # the reset goes on
     assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+
+
+def test_a_reset_state_without_its_address_names_none(http_app: Flask) -> None:
+    client = http_app.test_client()
+    plant(http_app, client, "h" * 43, seal("h" * 43, planted({"reset_decoy": "a@example.com",
+                                                               "reset_started_at": "1e12"})))
+    page = client.get("/account/reset/verify")
+    assert page.status_code == 200 and "We sent a temporary password to <strong></strong>." in page.get_data(as_text=True)

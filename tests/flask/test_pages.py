@@ -1243,3 +1243,10 @@ def test_reset_errors_keep_what_was_typed_and_speak_of_the_reset(pages: Pages, e
     limited = pages.post("/account/reset/verify", temporary_password="ABCDEFGHJKLM")
     assert limited.status_code == 429 and error_of(limited) == FLOW_MESSAGES[("reset", "rate_limited")]
     assert f"<strong>{EMAIL}</strong>" in limited.get_data(as_text=True)
+
+
+def test_a_form_sent_without_its_fields_is_read_as_empty(pages: Pages) -> None:
+    answer = pages.post("/account/reset")  # no email_address at all
+    assert error_of(answer) == MESSAGES["invalid_email_address"]
+    field = answer.get_data(as_text=True).split('<input id="email_address"')[1].split(">")[0]
+    assert "value=" not in field

@@ -1250,3 +1250,16 @@ def test_a_form_sent_without_its_fields_is_read_as_empty(pages: Pages) -> None:
     assert error_of(answer) == MESSAGES["invalid_email_address"]
     field = answer.get_data(as_text=True).split('<input id="email_address"')[1].split(">")[0]
     assert "value=" not in field
+
+
+def test_each_app_gets_its_own_copy_of_the_pages_mapping_defaults(make_app: AppFactory) -> None:
+    from faroe_flask.flask.config import PAGES_DEFAULTS
+
+    first = make_app(config=PAGES_CONFIG)
+    first.register_blueprint(create_pages_blueprint())
+    first.config["FAROE_PAGES_MESSAGES"]["user_not_found"] = "Who are you?"
+    second = make_app(config=PAGES_CONFIG)
+    second.register_blueprint(create_pages_blueprint())
+    assert second.config["FAROE_PAGES_MESSAGES"] == {} and dict(PAGES_DEFAULTS["FAROE_PAGES_MESSAGES"]) == {}
+    assert error_of(sign_in(Pages(first.test_client()))) == "Who are you?"
+    assert error_of(sign_in(Pages(second.test_client()))) == MESSAGES["user_not_found"]

@@ -1058,6 +1058,8 @@ def test_the_sign_in_form_keeps_next_through_an_error(pages: Pages, email_sender
     assert kept in pages.get("/account/signin?next=/private").get_data(as_text=True)
     wrong = pages.post("/account/signin?next=/private", email_address=EMAIL, password=NEW_PASSWORD)
     assert error_of(wrong) == MESSAGES["incorrect_password"] and kept in wrong.get_data(as_text=True)
+    field = wrong.get_data(as_text=True).split('<input id="email_address"')[1].split(">")[0]
+    assert 'autocomplete="username"' in field and f'value="{EMAIL}"' in field  # still the sign-in's field
     assert 'href="/account/signup?next=/private"' in wrong.get_data(as_text=True)
     assert location(pages.post("/account/signin", email_address=EMAIL, password=PASSWORD, next="/private")) == "/private"
 

@@ -1265,3 +1265,20 @@ def test_each_app_gets_its_own_copy_of_the_pages_mapping_defaults(make_app: AppF
     assert second.config["FAROE_PAGES_MESSAGES"] == {} and dict(PAGES_DEFAULTS["FAROE_PAGES_MESSAGES"]) == {}
     assert error_of(sign_in(Pages(first.test_client()))) == "Who are you?"
     assert error_of(sign_in(Pages(second.test_client()))) == MESSAGES["user_not_found"]
+
+
+def test_the_default_endpoint_names_and_names_that_start_like_a_mutation(make_app: AppFactory) -> None:
+    from flask import url_for
+
+    app = make_app(config=PAGES_CONFIG)
+    app.register_blueprint(create_pages_blueprint())
+    app.register_blueprint(create_pages_blueprint("Xauth", url_prefix="/Xs/X/"))
+    with app.test_request_context("/"):
+        assert url_for("faroe_pages.signin") == "/account/signin"
+        assert url_for("Xauth.signin") == "/Xs/X/signin"
+    client = app.test_client()
+    assert location(client.get("/Xs/X/")) == "/account/signin?next=/Xs/X/"  # the first pages' sign-in
+    assert client.get("/Xs/X/signin").headers["X-Frame-Options"] == "DENY"
+    only = make_app(config=PAGES_CONFIG)
+    only.register_blueprint(create_pages_blueprint("Xauth", url_prefix="/Xs/X/"))
+    assert location(only.test_client().get("/Xs/X/")) == "/Xs/X/signin?next=/Xs/X/"

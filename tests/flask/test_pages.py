@@ -1282,3 +1282,11 @@ def test_the_default_endpoint_names_and_names_that_start_like_a_mutation(make_ap
     only = make_app(config=PAGES_CONFIG)
     only.register_blueprint(create_pages_blueprint("Xauth", url_prefix="/Xs/X/"))
     assert location(only.test_client().get("/Xs/X/")) == "/Xs/X/signin?next=/Xs/X/"
+
+
+def test_only_the_slashes_of_a_prefix_are_stripped(make_app: AppFactory) -> None:
+    app = make_app(config=PAGES_CONFIG)
+    app.register_blueprint(create_pages_blueprint(url_prefix="/auth "))
+    client = app.test_client()
+    assert client.get("/auth%20/signin").status_code == 200
+    assert client.get("/auth/signin").status_code == 404

@@ -1290,3 +1290,20 @@ def test_only_the_slashes_of_a_prefix_are_stripped(make_app: AppFactory) -> None
     client = app.test_client()
     assert client.get("/auth%20/signin").status_code == 200
     assert client.get("/auth/signin").status_code == 404
+
+
+@pytest.mark.parametrize(("home", "expected"), [("/welcome", "/welcome"), ("", "/")])
+def test_the_home_url_is_where_the_pages_lead_without_next(
+    make_app: AppFactory, email_sender: CapturingEmailSender, home: str, expected: str
+) -> None:
+    app = make_app(config={**PAGES_CONFIG, "FAROE_PAGES_HOME_URL": home})
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    assert sign_up(pages, email_sender).headers["Location"] == expected
+    assert pages.post("/account/signout").headers["Location"] == expected
+    assert sign_in(pages).headers["Location"] == expected
+    assert location(pages.post("/account/signin?next=https://elsewhere.example/", email_address=EMAIL,
+                               password=PASSWORD)) == expected
+    pages.post("/account/signup", email_address="other@example.com")
+    assert pages.post("/account/signup/cancel").headers["Location"] == expected
+    assert pages.post("/account/delete", current_password=PASSWORD).headers["Location"] == expected

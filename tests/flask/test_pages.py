@@ -1307,3 +1307,20 @@ def test_the_home_url_is_where_the_pages_lead_without_next(
     pages.post("/account/signup", email_address="other@example.com")
     assert pages.post("/account/signup/cancel").headers["Location"] == expected
     assert pages.post("/account/delete", current_password=PASSWORD).headers["Location"] == expected
+
+
+def test_an_email_change_code_with_spaces_and_a_resend_once_verified(
+    pages: Pages, email_sender: CapturingEmailSender
+) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    code = email_sender.last("update_code")["code"]
+    spaced = f"{code[:4]} {code[4:]}"
+    wrong = pages.post("/account/email/verify", code=spaced, password=NEW_PASSWORD)  # the code holds
+    assert error_of(wrong) == MESSAGES["incorrect_password"]
+    pages.get("/account/")
+    resent = pages.post("/account/email/resend")  # verified already: nothing to send
+    assert resent.headers["Location"] == "/account/email/verify"
+    assert notices(pages.get("/account/email/verify")) == []
+    assert len(email_sender.of_kind("update_code")) == 1
+    assert pages.post("/account/email/verify", code="", password=PASSWORD).headers["Location"] == "/account/"

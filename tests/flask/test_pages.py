@@ -1318,9 +1318,17 @@ def test_an_email_change_code_with_spaces_and_a_resend_once_verified(
     spaced = f"{code[:4]} {code[4:]}"
     wrong = pages.post("/account/email/verify", code=spaced, password=NEW_PASSWORD)  # the code holds
     assert error_of(wrong) == MESSAGES["incorrect_password"]
+    assert "<strong>renamed@example.com</strong>" in wrong.get_data(as_text=True)
     pages.get("/account/")
     resent = pages.post("/account/email/resend")  # verified already: nothing to send
     assert resent.headers["Location"] == "/account/email/verify"
     assert notices(pages.get("/account/email/verify")) == []
     assert len(email_sender.of_kind("update_code")) == 1
     assert pages.post("/account/email/verify", code="", password=PASSWORD).headers["Location"] == "/account/"
+
+
+def test_the_signup_fields_page_names_the_address(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    pages.post("/account/signup", email_address=EMAIL)
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    page = pages.get("/account/signup/fields").get_data(as_text=True)
+    assert f"Your address <strong>{EMAIL}</strong> is verified" in page

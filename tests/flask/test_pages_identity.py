@@ -191,7 +191,8 @@ def test_a_value_taken_meanwhile_is_asked_for_again_before_anything_is_created(
     assert not site.has_user(GRACE) and len(site.received) == 1
     # The page comes back on a GET with what was kept; a wrong value again is shown again.
     assert 'value="lin"' in input_of(first.get("/account/signup/fields").body, "username")
-    assert field_error(first.post("/account/signup/fields", username=""), "username") == "Username is required."
+    again = first.post("/account/signup/fields", username="")
+    assert field_error(again, "username") == "Username is required." and again.error == MESSAGES["invalid_signup_fields"]
     done = first.post("/account/signup/fields", username="lin2")
     assert done.status == 302 and done.set_cookies("faroe_session")
     assert site.received[-1][1:] == ({"username": "lin2", "nickname": ""}, "/account/signup/fields", True)

@@ -1332,3 +1332,17 @@ def test_the_signup_fields_page_names_the_address(pages: Pages, email_sender: Ca
     pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
     page = pages.get("/account/signup/fields").get_data(as_text=True)
     assert f"Your address <strong>{EMAIL}</strong> is verified" in page
+
+
+def test_a_decoy_signup_out_of_order_answers_as_a_real_one(make_app: AppFactory, email_sender: CapturingEmailSender) -> None:
+    app = make_app(config={**PAGES_CONFIG, "FAROE_PAGES_GENERIC_RESPONSES": True})
+    app.register_blueprint(create_pages_blueprint())
+    owner = Pages(app.test_client())
+    sign_up(owner, email_sender)
+    answers = []
+    for address in (EMAIL, "fresh@example.com"):  # a taken address (a decoy) and a new one
+        pages = Pages(app.test_client())
+        assert pages.post("/account/signup", email_address=address).headers["Location"] == "/account/signup/verify"
+        early = pages.post("/account/signup/fields")
+        answers.append((early.headers["Location"], notices(pages.get("/account/signup/verify"))))
+    assert answers[0] == answers[1] == ("/account/signup/verify", [("error", MESSAGES["email_address_not_verified"])])

@@ -1346,3 +1346,27 @@ def test_a_decoy_signup_out_of_order_answers_as_a_real_one(make_app: AppFactory,
         early = pages.post("/account/signup/fields")
         answers.append((early.headers["Location"], notices(pages.get("/account/signup/verify"))))
     assert answers[0] == answers[1] == ("/account/signup/verify", [("error", MESSAGES["email_address_not_verified"])])
+
+
+def test_a_signup_that_expires_or_cannot_sign_in_at_completion(
+    make_app: AppFactory, email_sender: CapturingEmailSender, clock: FakeClock
+) -> None:
+    storage = SessionlessStorage()
+    app = make_app(config=PAGES_CONFIG, storage=storage)
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    pages.post("/account/signup", email_address=EMAIL)
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    clock.advance(21 * 60)
+    expired = pages.post("/account/signup/fields")
+    assert expired.headers["Location"] == "/account/signup"
+    assert notices(pages.get("/account/signup")) == [("error", MESSAGES["invalid_signup_token"])]
+    pages.post("/account/signup", email_address=EMAIL)
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    storage.full = True
+    done = pages.post("/account/signup/password", password=PASSWORD)
+    assert done.headers["Location"] == "/account/signin"
+    assert notices(pages.get("/account/signin")) == [("error", MESSAGES["session_not_created"])]
+    assert pages.get("/account/signup/password").headers["Location"] == "/account/signup"  # over
+    storage.full = False
+    assert sign_in(pages).headers["Location"] == "/"  # the account is ready

@@ -187,6 +187,7 @@ def test_a_value_taken_meanwhile_is_asked_for_again_before_anything_is_created(
     assert first.post("/account/signup/verify", code=first_code).location == "/account/signup/password"
     refused = first.post("/account/signup/password", password=PASSWORD)
     assert refused.status == 422 and field_error(refused, "username") == "This username is taken."
+    assert refused.error == MESSAGES["invalid_signup_fields"]
     assert 'action="/account/signup/fields"' in refused.body and not refused.set_cookies("faroe_session")
     assert not site.has_user(GRACE) and len(site.received) == 1
     # The page comes back on a GET with what was kept; a wrong value again is shown again.

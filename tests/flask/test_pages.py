@@ -1358,8 +1358,10 @@ def test_a_signup_that_expires_or_cannot_sign_in_at_completion(
     pages.post("/account/signup", email_address=EMAIL)
     pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
     clock.advance(21 * 60)
+    seen = action_log(app)
     expired = pages.post("/account/signup/fields")
     assert expired.headers["Location"] == "/account/signup"
+    assert seen == [("complete_signup", "invalid_signup_token")]  # over on the server: not ended again
     assert notices(pages.get("/account/signup")) == [("error", MESSAGES["invalid_signup_token"])]
     pages.post("/account/signup", email_address=EMAIL)
     pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])

@@ -81,6 +81,9 @@ FLOW_MESSAGES: Mapping[tuple[str, str], str] = {
     ("reset", "rate_limited"): (
         "Too many temporary passwords or attempts for this account. Please wait, then try again."
     ),
+    ("reset", "session_not_created"): (
+        "Your password was changed, but signing you in failed. Please sign in with your new password."
+    ),
 }
 
 

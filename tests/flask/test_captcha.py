@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
@@ -355,7 +356,25 @@ def test_the_pages_say_when_the_check_is_unavailable(make_app: AppFactory) -> No
     page = app.test_client().post("/account/signin", data={"email_address": "p@example.com", "password": "x",
                                                              "cf-turnstile-response": GOOD})
     assert page.status_code == 503 and page.headers["Retry-After"] == "5"
-    assert "not available right now" in page.get_data(as_text=True)
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    text = page.get_data(as_text=True)
+    assert "not available right now" in text and 'data-error-code="captcha_unavailable"' in text
+    assert re.findall(r'<a href="([^"]*)">Go back</a>', text) == ["/account/signin"]
+
+
+@pytest.mark.parametrize(("sent", "reason"), [({}, "missing"), ({"cf-turnstile-response": "bad-token"}, "invalid")])
+def test_the_pages_say_why_a_check_was_refused(make_app: AppFactory, sent: dict[str, str], reason: str) -> None:
+    from faroe_flask.flask.pages import create_pages_blueprint
+
+    with siteverify() as (_, url):
+        app = make_app({"SECRET_KEY": "pages", "WTF_CSRF_ENABLED": False, **captcha_config(url)})
+        app.register_blueprint(create_pages_blueprint())
+        page = app.test_client().post("/account/reset", data={"email_address": "p@example.com", **sent})
+    assert page.status_code == 403 and "Retry-After" not in page.headers
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    text = page.get_data(as_text=True)
+    assert "<h1>Please complete the check</h1>" in text and f'data-error-code="captcha_{reason}"' in text
+    assert re.findall(r'<a href="([^"]*)">Go back</a>', text) == ["/account/reset"]
 
 
 def test_without_a_captcha_the_pages_show_no_widget(make_app: AppFactory) -> None:

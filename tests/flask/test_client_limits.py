@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -215,6 +216,10 @@ def test_wait_in_words() -> None:
         "a second", "a second", "6 seconds", "59 seconds", "about a minute", "about a minute",
         "about 2 minutes", "about 10 minutes", "about an hour", "about an hour", "about 2 hours",
     ]
+    # Around the hour: minutes up to 59, then an hour until an hour and a half, then hours.
+    assert [wait_in_words(s) for s in (3569, 3570, 5399, 5400, 9000, 9001)] == [
+        "about 59 minutes", "about an hour", "about an hour", "about 2 hours", "about 2 hours", "about 3 hours",
+    ]
 
 
 # The forwarded address of an authenticated caller ------------------------------------------
@@ -342,11 +347,42 @@ def test_the_pages_answer_a_limit_with_a_page_saying_how_long_to_wait(make_app: 
     page = client.post("/account/signup", data={"email_address": "p3@example.com"},
                        environ_base={"REMOTE_ADDR": "127.0.0.2"})
     assert page.status_code == 429 and page.headers["Retry-After"] == "30"
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
     text = page.get_data(as_text=True)
     assert "Too many attempts" in text and "Please wait 30 seconds and try again." in text
-    assert 'href="/account/signup"' in text and "pages.css" in text  # the pages' own layout
+    assert 'data-error-code="client_limited"' in text and "pages.css" in text  # the pages' own layout
+    assert back_link(page.get_data(as_text=True)) == "/account/signup"  # the form again
     assert client.post("/account/signup", data={"email_address": "p4@example.com"},
                        environ_base={"REMOTE_ADDR": "127.0.0.9"}).status_code == 302
+
+
+def back_link(page: str) -> str:
+    """Where a limit or captcha page's "Try again" / "Go back" leads."""
+    found = re.findall(r'<a href="([^"]*)">(?:Try again|Go back)</a>', page)
+    assert len(found) == 1, page
+    return str(found[0])
+
+
+@pytest.mark.parametrize(("config", "home"), [
+    ({"FAROE_PAGES_HOME_URL": "/welcome"}, "/welcome"), ({}, "/"), ({"FAROE_PAGES_HOME_URL": ""}, "/"),
+])
+def test_a_limited_step_without_a_form_leads_to_the_home_url(
+    make_app: AppFactory, email_sender: CapturingEmailSender, config: dict[str, Any], home: str
+) -> None:
+    from faroe_flask.flask.pages import create_pages_blueprint
+
+    app = make_app({"SECRET_KEY": "pages", "WTF_CSRF_ENABLED": False, "FAROE_CLIENT_EMAIL_LIMIT": "2/minute", **config})
+    app.register_blueprint(create_pages_blueprint())
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "127.0.0.2"
+    assert client.post("/account/signup", data={"email_address": "p@example.com"}).status_code == 302
+    resent = client.post("/account/signup/resend")
+    assert resent.status_code == 302 and resent.headers["Location"] == "/account/signup/verify"
+    page = client.post("/account/signup/resend")  # a third email: over the limit
+    assert page.status_code == 429 and page.headers["Retry-After"] == "30"
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert back_link(page.get_data(as_text=True)) == home  # /signup/resend (POST only) has no form to show
+    assert len(email_sender.messages) == 2
 
 
 # Storage failures and concurrency ------------------------------------------------------------

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import html.parser
+import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -14,9 +16,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from faroe_flask import create_pages_blueprint, current_faroe
+from faroe_flask import MemoryStorage, MemoryUserStore, create_pages_blueprint, current_faroe
 from faroe_flask.flask.config import ConfigError
 from faroe_flask.flask.pages_messages import MESSAGES
+from faroe_flask.flask.pages_state import FLOW_KEY, storage_key, unseal
 
 from ..conftest import WEAK_PASSWORD, CapturingEmailSender, FakeClock
 from .conftest import NEW_PASSWORD, PASSWORD, AppFactory
@@ -24,6 +27,7 @@ from .conftest import NEW_PASSWORD, PASSWORD, AppFactory
 EMAIL = "page.user@example.com"
 PAGES_CONFIG = {"SECRET_KEY": "pages-test-key", "FAROE_SESSION_COOKIE_SECURE": False}
 TOKEN = re.compile(r"[a-z2-9]{24}\.[a-z2-9]{24}")
+SESSION_RECORDS, RESET_RECORDS = "aaah.", "aaan."
 
 
 class Pages:
@@ -485,3 +489,886 @@ def test_email_change_code_can_be_sent_again(pages: Pages, email_sender: Capturi
     assert "We sent the code again." in flashed(resent)
     codes = email_sender.of_kind("update_code")
     assert len(codes) == 2 and codes[0]["code"] == codes[1]["code"]
+
+
+# Notices after a redirect: word for word, with their kind (success, info, error) --------------
+
+
+_NOTICE = re.compile(r'<p class="notice notice-([^"]*)" role="([^"]*)">([^<]*)</p>')
+
+
+def notices(response: TestResponse) -> list[tuple[str, str]]:
+    """``(kind, sentence)`` of each notice on the page; an error's role is ``alert``."""
+    found = []
+    for kind, role, text in _NOTICE.findall(response.get_data(as_text=True)):
+        assert role == ("alert" if kind == "error" else "status")
+        found.append((kind, html.unescape(text)))
+    return found
+
+
+def test_signup_notices(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    assert pages.post("/account/signup", email_address=EMAIL).headers["Location"] == "/account/signup/verify"
+    assert pages.post("/account/signup/resend").headers["Location"] == "/account/signup/verify"
+    assert notices(pages.get("/account/signup/verify")) == [("info", "We sent the code again.")]
+    cancelled = pages.post("/account/signup/cancel")
+    assert cancelled.headers["Location"] == "/"
+    assert notices(pages.get("/account/signin")) == [("info", "The sign-up was cancelled.")]
+    assert notices(pages.get("/account/signin")) == []  # shown once
+    assert sign_up(pages, email_sender).headers["Location"] == "/"
+    assert notices(pages.get("/account/")) == [("success", "Welcome! Your account is ready and you are signed in.")]
+    assert pages.post("/account/signout").headers["Location"] == "/"
+    assert notices(pages.get("/account/signin")) == [("info", "You are signed out.")]
+
+
+def test_asking_for_the_code_again_once_verified_goes_on(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    assert pages.post("/account/signup", email_address="second@example.com").status_code == 302
+    code = email_sender.last("signup_code")["code"]
+    assert pages.post("/account/signup/verify", code=code).headers["Location"] == "/account/signup/password"
+    # The code is verified: asking for it again goes on to the password.
+    assert pages.post("/account/signup/resend").headers["Location"] == "/account/signup/password"
+    assert notices(pages.get("/account/signup/password")) == []
+
+
+def test_password_reset_notices(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.get("/account/signin")
+    assert pages.post("/account/reset", email_address=EMAIL).headers["Location"] == "/account/reset/verify"
+    assert pages.post("/account/reset/cancel").headers["Location"] == "/account/signin"
+    assert notices(pages.get("/account/signin")) == [("info", "The password reset was cancelled.")]
+    assert pages.post("/account/reset", email_address=EMAIL).status_code == 302
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    assert pages.post("/account/reset/verify", temporary_password=temporary).status_code == 302
+    assert pages.post("/account/reset/password", password=NEW_PASSWORD).headers["Location"] == "/account/"
+    assert notices(pages.get("/account/")) == [("success", "Your password was changed, and you are signed in.")]
+
+
+def test_account_notices(app: Flask, pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    pages.get("/account/")
+    new = "renamed@example.com"
+    assert pages.post("/account/email", new_email_address=new).headers["Location"] == "/account/email/verify"
+    assert pages.post("/account/email/resend").headers["Location"] == "/account/email/verify"
+    assert notices(pages.get("/account/email/verify")) == [("info", "We sent the code again.")]
+    assert pages.post("/account/email/cancel").headers["Location"] == "/account/"
+    assert notices(pages.get("/account/")) == [("info", "The email address change was cancelled.")]
+    assert pages.post("/account/email", new_email_address=new).status_code == 302
+    code = email_sender.last("update_code")["code"]
+    assert pages.post("/account/email/verify", code=code, password=PASSWORD).headers["Location"] == "/account/"
+    assert notices(pages.get("/account/")) == [("success", f"Your email address is now {new}.")]
+    changed = pages.post("/account/password", current_password=PASSWORD, new_password=NEW_PASSWORD)
+    assert changed.headers["Location"] == "/account/"
+    assert notices(pages.get("/account/")) == [("success", "Your password was changed.")]
+    assert pages.post("/account/signout-everywhere").headers["Location"] == "/account/signin"
+    assert notices(pages.get("/account/signin")) == [("info", "You are signed out on every device.")]
+    sign_in(pages, email=new, password=NEW_PASSWORD)
+    assert pages.post("/account/delete", current_password=NEW_PASSWORD).headers["Location"] == "/"
+    assert notices(pages.get("/account/signin")) == [("info", "Your account was deleted.")]
+
+
+# Passwords as typed ---------------------------------------------------------------------------
+
+
+SPACED = f"  {PASSWORD} "
+NEW_SPACED = f" {NEW_PASSWORD}  "
+
+
+def test_spaces_around_a_password_are_kept_in_every_form(
+    pages: Pages, email_sender: CapturingEmailSender, clock: FakeClock
+) -> None:
+    # Sign-up: the address and the code are trimmed, the password is not.
+    assert pages.post("/account/signup", email_address=f"  {EMAIL} ").headers["Location"] == "/account/signup/verify"
+    code = email_sender.last("signup_code")["code"]
+    assert pages.post("/account/signup/verify", code=f" {code[:4]} {code[4:]} ").status_code == 302
+    assert pages.post("/account/signup/password", password=SPACED).headers["Location"] == "/"
+    pages.post("/account/signout")
+    assert error_of(sign_in(pages, password=PASSWORD)) == MESSAGES["incorrect_password"]
+    assert sign_in(pages, email=f" {EMAIL}", password=SPACED).headers["Location"] == "/"
+
+    clock.advance(300)  # the password attempts refill (5, one more a minute)
+    # Password change: the current password and the new one as typed.
+    stripped = pages.post("/account/password", current_password=PASSWORD, new_password=NEW_SPACED)
+    assert error_of(stripped) == MESSAGES["incorrect_password"]
+    changed = pages.post("/account/password", current_password=SPACED, new_password=NEW_SPACED)
+    assert changed.headers["Location"] == "/account/"
+    pages.post("/account/signout")
+    assert error_of(sign_in(pages, password=NEW_PASSWORD)) == MESSAGES["incorrect_password"]
+    assert sign_in(pages, password=NEW_SPACED).headers["Location"] == "/"
+
+    clock.advance(300)  # the password attempts refill (5, one more a minute)
+    # Email change: the password that confirms it as typed.
+    renamed = "renamed@example.com"
+    assert pages.post("/account/email", new_email_address=f" {renamed} ").headers["Location"] == "/account/email/verify"
+    update = email_sender.last("update_code")
+    assert update["email_address"] == renamed
+    wrong = pages.post("/account/email/verify", code=update["code"], password=NEW_PASSWORD)
+    assert error_of(wrong) == MESSAGES["incorrect_password"]
+    done = pages.post("/account/email/verify", code=f" {update['code']} ", password=NEW_SPACED)
+    assert done.headers["Location"] == "/account/"
+    pages.post("/account/signout")
+
+    clock.advance(300)  # the password attempts refill (5, one more a minute)
+    # Reset: the temporary password loses its spaces (it is shown in groups), the new password keeps them.
+    assert pages.post("/account/reset", email_address=f" {renamed}  ").headers["Location"] == "/account/reset/verify"
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    spaced_temporary = " ".join(temporary[i:i + 4] for i in range(0, len(temporary), 4))
+    verified = pages.post("/account/reset/verify", temporary_password=f" {spaced_temporary} ")
+    assert verified.headers["Location"] == "/account/reset/password"
+    assert pages.post("/account/reset/password", password=SPACED).headers["Location"] == "/account/"
+    pages.post("/account/signout")
+    assert error_of(sign_in(pages, email=renamed, password=PASSWORD)) == MESSAGES["incorrect_password"]
+    assert sign_in(pages, email=renamed, password=SPACED).headers["Location"] == "/"
+
+    clock.advance(300)  # the password attempts refill (5, one more a minute)
+    # Deletion: the current password as typed.
+    assert error_of(pages.post("/account/delete", current_password=PASSWORD)) == MESSAGES["incorrect_password"]
+    assert pages.post("/account/delete", current_password=SPACED).headers["Location"] == "/"
+    assert error_of(sign_in(pages, email=renamed, password=SPACED)) == MESSAGES["user_not_found"]
+
+
+# Flows kept on the server: their state, their errors, their ends --------------------------------
+
+
+def flow_values(app: Flask, pages: Pages) -> dict[str, Any]:
+    """What the browser's flow state on the server holds (opened with the handle in its cookie)."""
+    with pages.client.session_transaction() as session:
+        handle = session.get(FLOW_KEY)
+    assert isinstance(handle, str)
+    with app.app_context():
+        server = current_faroe.server
+        sealed, _ = server.storage.get(server.storage_key_prefix + storage_key(handle))
+    plaintext = unseal(handle, sealed)
+    assert plaintext is not None
+    values: dict[str, Any] = json.loads(plaintext)["values"]
+    return values
+
+
+def test_a_new_password_set_by_a_double_submit_still_completes_the_reset(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender
+) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    assert pages.post("/account/reset/verify", temporary_password=temporary).status_code == 302
+    # The first of two submits of the form set the new password; the second goes on to completion.
+    token = flow_values(app, pages)["reset_token"]
+    with app.app_context():
+        assert current_faroe.invoke("set_user_password_reset_new_password",
+                                    {"user_password_reset_token": token, "password": NEW_PASSWORD}).ok
+    done = pages.post("/account/reset/password", password=NEW_PASSWORD)
+    assert done.headers["Location"] == "/account/"
+    assert pages.client.get_cookie("faroe_session") is not None
+    pages.post("/account/signout")
+    assert sign_in(pages, password=NEW_PASSWORD).headers["Location"] == "/"
+
+
+def test_error_pages_of_a_flow_still_name_its_address(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    wrong = pages.post("/account/reset/verify", temporary_password="ABCDEFGHJKLM")
+    assert f"We sent a temporary password to <strong>{EMAIL}</strong>" in wrong.get_data(as_text=True)
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    pages.post("/account/reset/verify", temporary_password=temporary)
+    weak = pages.post("/account/reset/password", password=WEAK_PASSWORD)
+    assert error_of(weak) == MESSAGES["weak_password"] and weak.status_code == 422
+    assert f'name="username" value="{EMAIL}"' in weak.get_data(as_text=True)  # for password managers
+
+
+class SessionlessStorage(MemoryStorage):
+    """Memory storage that cannot keep a new session while ``full``."""
+
+    full = False
+
+    def add(self, key: str, value: bytes, expires_at: datetime) -> None:
+        if self.full and key.startswith(SESSION_RECORDS):
+            raise ConnectionError("the storage is full")
+        super().add(key, value, expires_at)
+
+
+def test_a_reset_whose_session_cannot_be_created_ends_and_asks_to_sign_in(
+    make_app: AppFactory, email_sender: CapturingEmailSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = SessionlessStorage()
+    app = make_app(config=PAGES_CONFIG, storage=storage)
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    pages.post("/account/reset/verify", temporary_password=temporary)
+    reset_records = [key for key in storage.keys() if key.startswith(RESET_RECORDS)]
+    assert len(reset_records) == 1
+    storage.full = True
+    done = pages.post("/account/reset/password", password=NEW_PASSWORD)
+    assert done.headers["Location"] == "/account/signin"
+    assert notices(pages.get("/account/signin")) == [
+        ("error", "Your password was changed, but signing you in failed. Please sign in with your new password.")
+    ]
+    assert pages.client.get_cookie("faroe_session") is None
+    # The reset is over, on the server and in the browser; the new password holds.
+    assert reset_records[0] not in storage.keys()
+    assert pages.get("/account/reset/password").headers["Location"] == "/account/reset"
+    storage.full = False
+    assert sign_in(pages, password=NEW_PASSWORD).headers["Location"] == "/"
+    assert "ending a reset flow" not in caplog.text
+
+
+class BrokenResetStorage(MemoryStorage):
+    """Memory storage whose password reset records cannot be read while ``broken``."""
+
+    broken = False
+
+    def get(self, key: str) -> tuple[bytes, int]:
+        if self.broken and key.startswith(RESET_RECORDS):
+            raise ConnectionError("the storage is unreachable")
+        return super().get(key)
+
+
+def test_a_flow_that_cannot_be_ended_on_the_server_is_logged_and_forgotten(
+    make_app: AppFactory, email_sender: CapturingEmailSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = BrokenResetStorage()
+    app = make_app(config=PAGES_CONFIG, storage=storage)
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    storage.broken = True
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="faroe_flask"):
+        cancelled = pages.post("/account/reset/cancel")
+    assert cancelled.headers["Location"] == "/account/signin"
+    warnings = [r.getMessage() for r in caplog.records if r.name == "faroe_flask" and r.levelname == "WARNING"]
+    assert warnings == ["ending a reset flow answered internal_error"]
+    assert pages.get("/account/reset/verify").headers["Location"] == "/account/reset"  # forgotten all the same
+
+
+def test_ending_a_flow_whose_session_is_gone_or_another_is_not_a_warning(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    sign_up(pages, email_sender)
+    other = Pages(app.test_client())
+    assert sign_in(other).status_code == 302
+    caplog.set_level("WARNING", logger="faroe_flask")
+    # The browser's session changed under its email change (the app signed it in again).
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    own = pages.client.get_cookie("faroe_session")
+    second = other.client.get_cookie("faroe_session")
+    assert own is not None and second is not None
+    pages.client.set_cookie("faroe_session", second.value)
+    assert pages.post("/account/email/cancel").headers["Location"] == "/account/"  # session_mismatch
+    # An email change ended at sign-out after the browser's session was (a copy of its cookie
+    # signed out elsewhere).
+    pages.client.set_cookie("faroe_session", own.value)
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    csrf = pages.csrf()  # before the session ends: a page seen after it drops the cookie
+    copy = Pages(app.test_client())
+    copy.client.set_cookie("faroe_session", own.value)
+    assert copy.post("/account/signout").headers["Location"] == "/"
+    signed_out = pages.client.post("/account/signout", data={"csrf_token": csrf})  # invalid_session_token
+    assert signed_out.headers["Location"] == "/"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
+
+
+def test_signup_steps_out_of_order_lead_to_the_missing_step(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    assert pages.get("/account/signup/fields").headers["Location"] == "/account/signup"  # no flow yet
+    assert pages.post("/account/signup/fields").headers["Location"] == "/account/signup"
+    pages.post("/account/signup", email_address=EMAIL)
+    # A password or the fields before the code: first the code.
+    for path, form in (("/account/signup/password", {"password": PASSWORD}), ("/account/signup/fields", {})):
+        early = pages.post(path, **form)
+        assert early.headers["Location"] == "/account/signup/verify", path
+        assert notices(pages.get("/account/signup/verify")) == [("error", MESSAGES["email_address_not_verified"])]
+    code = email_sender.last("signup_code")["code"]
+    assert pages.post("/account/signup/verify", code=code).headers["Location"] == "/account/signup/password"
+    # The code again (a second tab): on to the password.
+    assert pages.post("/account/signup/verify", code=code).headers["Location"] == "/account/signup/password"
+    # The fields before the password: first the password.
+    early = pages.post("/account/signup/fields")
+    assert early.headers["Location"] == "/account/signup/password"
+    assert notices(pages.get("/account/signup/password")) == [("error", MESSAGES["password_not_set"])]
+    assert pages.post("/account/signup/password", password=PASSWORD).headers["Location"] == "/"
+    assert pages.client.get_cookie("faroe_session") is not None
+
+
+def test_asking_for_a_signup_code_too_often_says_so(pages: Pages, email_sender: CapturingEmailSender, clock: FakeClock) -> None:
+    pages.post("/account/signup", email_address=EMAIL)
+    for _ in range(4):
+        assert pages.post("/account/signup/resend").headers["Location"] == "/account/signup/verify"
+    assert len(email_sender.of_kind("signup_code")) == 5
+    pages.get("/account/signin")  # the notices so far
+    limited = pages.post("/account/signup/resend")
+    assert limited.headers["Location"] == "/account/signup/verify"
+    assert notices(pages.get("/account/signup/verify")) == [("error", MESSAGES["rate_limited"])]
+    assert len(email_sender.of_kind("signup_code")) == 5
+    clock.advance(21 * 60)  # the sign-up expires
+    expired = pages.post("/account/signup/resend")
+    assert expired.headers["Location"] == "/account/signup"
+    assert notices(pages.get("/account/signup")) == [("error", MESSAGES["invalid_signup_token"])]
+    assert pages.get("/account/signup/verify").headers["Location"] == "/account/signup"
+
+
+def test_reset_steps_out_of_order_lead_to_the_missing_step(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    early = pages.post("/account/reset/password", password=NEW_PASSWORD)
+    assert early.headers["Location"] == "/account/reset/verify"
+    temporary = email_sender.last("temporary_password")["temporary_password"]
+    assert pages.post("/account/reset/verify", temporary_password=temporary).headers["Location"] == "/account/reset/password"
+    again = pages.post("/account/reset/verify", temporary_password=temporary)  # a second tab
+    assert again.headers["Location"] == "/account/reset/password"
+    assert pages.post("/account/reset/password", password=NEW_PASSWORD).headers["Location"] == "/account/"
+
+
+def test_email_change_code_sent_too_often_or_too_late(pages: Pages, email_sender: CapturingEmailSender, clock: FakeClock) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    for _ in range(4):
+        assert pages.post("/account/email/resend").headers["Location"] == "/account/email/verify"
+    pages.get("/account/")
+    limited = pages.post("/account/email/resend")
+    assert limited.headers["Location"] == "/account/email/verify"
+    assert notices(pages.get("/account/email/verify")) == [("error", MESSAGES["rate_limited"])]
+    assert len(email_sender.of_kind("update_code")) == 5
+    clock.advance(21 * 60)  # the change expires; the session lives on
+    expired = pages.post("/account/email/resend")
+    assert expired.headers["Location"] == "/account/email"
+    assert notices(pages.get("/account/email")) == [("error", MESSAGES["invalid_user_email_address_update_token"])]
+    assert pages.get("/account/email/verify").headers["Location"] == "/account/email"
+
+
+# The blueprint's checks and context, and the sentences -----------------------------------------
+
+
+def test_registration_errors_say_what_is_missing(make_app: AppFactory) -> None:
+    with pytest.raises(ConfigError) as no_key:
+        make_app().register_blueprint(create_pages_blueprint())
+    assert str(no_key.value) == "the account pages need SECRET_KEY (Flask's signed session)"
+    bare = Flask("bare")
+    bare.config["SECRET_KEY"] = "x"
+    with pytest.raises(RuntimeError) as no_extension:
+        bare.register_blueprint(create_pages_blueprint())
+    assert str(no_extension.value) == "initialise the Faroe extension before registering the pages blueprint"
+
+
+def test_pages_nested_in_a_blueprint_send_people_to_their_own_sign_in(make_app: AppFactory) -> None:
+    from flask import Blueprint
+
+    app = make_app(config=PAGES_CONFIG)
+    parent = Blueprint("site", __name__, url_prefix="/site")
+    parent.register_blueprint(create_pages_blueprint("auth", url_prefix="/auth/"))
+    app.register_blueprint(parent)
+    client = app.test_client()
+    assert location(client.get("/site/auth/")) == "/site/auth/signin?next=/site/auth/"
+    page = client.get("/site/auth/signin")
+    assert page.status_code == 200 and 'action="/site/auth/signin"' in page.get_data(as_text=True)
+    assert page.headers["X-Frame-Options"] == "DENY"  # the settings are found under the full name
+
+
+def test_the_site_name_and_the_defaults_of_the_pages(make_app: AppFactory) -> None:
+    app = make_app(config={**PAGES_CONFIG, "FAROE_PAGES_SITE_NAME": "Harbour Club"})
+    app.register_blueprint(create_pages_blueprint())
+    page = app.test_client().get("/account/signin").get_data(as_text=True)
+    assert "<title>Sign in · Harbour Club</title>" in page and '<a class="brand" href="/">Harbour Club</a>' in page
+    assert app.config["FAROE_PAGES_HOME_URL"] == "/" and app.config["FAROE_PAGES_MESSAGES"] == {}
+    default = make_app(config=PAGES_CONFIG)
+    default.register_blueprint(create_pages_blueprint())
+    assert "<title>Sign in · Account</title>" in default.test_client().get("/account/signin").get_data(as_text=True)
+
+
+def test_a_refused_csrf_token_is_a_page_saying_so(app: Flask, pages: Pages) -> None:
+    refused = app.test_client().post("/account/signin", data={"email_address": EMAIL, "password": PASSWORD})
+    assert refused.status_code == 400 and refused.headers["Content-Type"] == "text/html; charset=utf-8"
+    text = refused.get_data(as_text=True)
+    assert "<h1>This form has expired</h1>" in text and '<a href="/account/signin">Continue</a>' in text
+    assert refused.headers["X-Frame-Options"] == "DENY"
+    # A GET needs no token; a POST with the right one goes through.
+    assert app.test_client().get("/account/signin").status_code == 200
+    assert sign_in(pages).status_code == 422
+
+
+def test_a_next_of_the_longest_kept_length_is_followed(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    from faroe_flask.flask.pages_state import MAX_NEXT_CHARACTERS
+
+    longest = "/" + "y" * (MAX_NEXT_CHARACTERS - 1)
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    assert sign_in_with_next(pages, longest) == longest
+    pages.post("/account/signout")
+    assert sign_in_with_next(pages, longest + "y") == "/"
+
+
+def sign_in_with_next(pages: Pages, target: str) -> str:
+    response = pages.post(f"/account/signin?next={target}", email_address=EMAIL, password=PASSWORD)
+    return location(response)
+
+
+def test_message_for_looks_up_the_page_then_the_code() -> None:
+    from faroe_flask.flask.pages_messages import FLOW_MESSAGES, GENERAL_MESSAGE, IDENTIFIER_MESSAGES, message_for
+
+    assert message_for("rate_limited") == MESSAGES["rate_limited"]
+    assert message_for("rate_limited", "reset") == FLOW_MESSAGES[("reset", "rate_limited")]
+    assert message_for("rate_limited", "reset", {"rate_limited": "Slow down."}) == "Slow down."
+    assert message_for("rate_limited", "reset", {"other_code": "Slow down."}) == FLOW_MESSAGES[("reset", "rate_limited")]
+    assert message_for("user_not_found", "signin") == MESSAGES["user_not_found"]
+    assert message_for("user_not_found", "signin", identifier=True) == IDENTIFIER_MESSAGES["user_not_found"]
+    assert message_for("weak_password", "signin", identifier=True) == MESSAGES["weak_password"]
+    assert message_for("email_address_already_used", "email", identifier=True) == (
+        FLOW_MESSAGES[("email", "email_address_already_used")]
+    )
+    assert message_for(None) == GENERAL_MESSAGE == message_for("no_such_code", "signin")
+    assert message_for(None, "", {"internal_error": "Our fault."}) == "Our fault."
+
+
+def stored(app: Flask, prefix: str) -> list[str]:
+    with app.app_context():
+        storage = current_faroe.server.storage
+    assert isinstance(storage, MemoryStorage)
+    return [key for key in storage.keys() if key.startswith(prefix)]
+
+
+SIGNIN_RECORDS, PASSWORD_UPDATE_RECORDS, DELETION_RECORDS = "aaaj.", "aaam.", "aaap."
+
+
+def test_a_failed_step_leaves_nothing_behind_on_the_server(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender
+) -> None:
+    sign_up(pages, email_sender)
+    wrong = pages.post("/account/password", current_password=NEW_PASSWORD, new_password=NEW_PASSWORD)
+    assert error_of(wrong) == MESSAGES["incorrect_password"]
+    weak = pages.post("/account/password", current_password=PASSWORD, new_password=WEAK_PASSWORD)
+    assert error_of(weak) == MESSAGES["weak_password"]
+    assert stored(app, PASSWORD_UPDATE_RECORDS) == []  # each attempt's update was deleted
+    assert error_of(pages.post("/account/delete", current_password=NEW_PASSWORD)) == MESSAGES["incorrect_password"]
+    assert stored(app, DELETION_RECORDS) == []
+    pages.post("/account/signout")
+    assert error_of(sign_in(pages, password=NEW_PASSWORD)) == MESSAGES["incorrect_password"]
+    assert stored(app, SIGNIN_RECORDS) == []
+
+
+def test_a_signin_whose_session_cannot_be_created_leaves_nothing_behind(
+    make_app: AppFactory, email_sender: CapturingEmailSender
+) -> None:
+    storage = SessionlessStorage()
+    app = make_app(config=PAGES_CONFIG, storage=storage)
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    storage.full = True
+    failed = sign_in(pages)
+    assert failed.status_code == 503 and error_of(failed) == MESSAGES["internal_error"]
+    assert re.search(r"Reference: <code>[a-z2-9]{24}</code>", failed.get_data(as_text=True))
+    assert f'value="{EMAIL}"' in failed.get_data(as_text=True)
+    assert pages.client.get_cookie("faroe_session") is None
+    assert stored(app, SIGNIN_RECORDS) == []
+    storage.full = False
+    assert sign_in(pages).headers["Location"] == "/"
+
+
+def test_an_email_change_verified_by_a_double_submit_still_completes(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender
+) -> None:
+    sign_up(pages, email_sender)
+    new = "renamed@example.com"
+    pages.post("/account/email", new_email_address=new)
+    code = email_sender.last("update_code")["code"]
+    token = flow_values(app, pages)["email_token"]
+    session = pages.client.get_cookie("faroe_session")
+    assert session is not None
+    # The first of two submits verified the code and the password; the second completes.
+    arguments = {"session_token": session.value, "user_email_address_update_token": token}
+    with app.app_context():
+        assert current_faroe.invoke("verify_user_email_address_update_email_address_verification_code",
+                                    {**arguments, "email_address_verification_code": code}).ok
+        assert current_faroe.invoke("verify_user_email_address_update_user_password",
+                                    {**arguments, "password": PASSWORD}).ok
+    done = pages.post("/account/email/verify", code=code, password=PASSWORD)
+    assert done.headers["Location"] == "/account/"
+    assert notices(pages.get("/account/")) == [("success", f"Your email address is now {new}.")]
+
+
+def test_an_expired_email_change_starts_again(pages: Pages, email_sender: CapturingEmailSender, clock: FakeClock) -> None:
+    sign_up(pages, email_sender)
+    bad = pages.post("/account/email", new_email_address="not an address")
+    assert error_of(bad) == MESSAGES["invalid_email_address"] and 'value="not an address"' in bad.get_data(as_text=True)
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    clock.advance(21 * 60)
+    code = email_sender.last("update_code")["code"]
+    expired = pages.post("/account/email/verify", code=code, password=PASSWORD)
+    assert expired.headers["Location"] == "/account/email"
+    assert notices(pages.get("/account/email")) == [("error", MESSAGES["invalid_user_email_address_update_token"])]
+    assert pages.get("/account/email/verify").headers["Location"] == "/account/email"
+
+
+def test_the_reset_form_is_filled_from_the_link_that_asks_for_another_password(
+    pages: Pages, email_sender: CapturingEmailSender
+) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    verify = pages.get("/account/reset/verify").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)">Send another temporary password</a>', verify)
+    assert link and html.unescape(link.group(1)) == f"/account/reset?email_address={EMAIL}"
+    form = pages.get(html.unescape(link.group(1))).get_data(as_text=True)
+    assert f'value="{EMAIL}"' in form
+    long = "a" * 95 + "@example.com"
+    assert f'value="{long[:100]}"' in pages.get(f"/account/reset?email_address={long}").get_data(as_text=True)
+    assert 'value="' not in pages.get("/account/reset").get_data(as_text=True).split('id="email_address"')[1].split(">")[0]
+
+
+@pytest.mark.parametrize("field_name", [None, "xsrf"])
+def test_rotation_mints_a_new_csrf_token_even_when_the_app_made_one_earlier_in_the_request(
+    make_app: AppFactory, email_sender: CapturingEmailSender, field_name: str | None
+) -> None:
+    from flask import g
+    from flask_wtf.csrf import generate_csrf
+
+    config = {**PAGES_CONFIG, **({"WTF_CSRF_FIELD_NAME": field_name} if field_name else {})}
+    app = make_app(config=config)
+    app.register_blueprint(create_pages_blueprint())
+
+    @app.before_request
+    def offer_the_token() -> None:  # an app that makes the token on every request
+        g.offered = generate_csrf()
+
+    pages = Pages(app.test_client())
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    key = field_name or "csrf_token"
+    pages.csrf()
+    with pages.client.session_transaction() as session:
+        before = session[key]
+    assert sign_in(pages).headers["Location"] == "/"
+    with pages.client.session_transaction() as session:
+        assert set(session) == {key} and session[key] != before  # a new raw token, nothing else
+
+
+def test_the_sign_in_form_keeps_next_through_an_error(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    kept = '<input type="hidden" name="next" value="/private">'
+    assert kept in pages.get("/account/signin?next=/private").get_data(as_text=True)
+    wrong = pages.post("/account/signin?next=/private", email_address=EMAIL, password=NEW_PASSWORD)
+    assert error_of(wrong) == MESSAGES["incorrect_password"] and kept in wrong.get_data(as_text=True)
+    field = wrong.get_data(as_text=True).split('<input id="email_address"')[1].split(">")[0]
+    assert 'autocomplete="username"' in field and f'value="{EMAIL}"' in field  # still the sign-in's field
+    assert 'href="/account/signup?next=/private"' in wrong.get_data(as_text=True)
+    assert location(pages.post("/account/signin", email_address=EMAIL, password=PASSWORD, next="/private")) == "/private"
+
+
+def action_log(app: Flask) -> list[tuple[str, str]]:
+    """Every action the app's Faroe server runs from now on (but session lookups), with its
+    outcome, recorded by a core action observer."""
+    seen: list[tuple[str, str]] = []
+
+    def observe(action: str, arguments: dict[str, str], run: Any) -> Any:
+        result = run(action, arguments)
+        if action != "get_session":
+            seen.append((action, "ok" if result.ok else result.error_code))
+        return result
+
+    with app.app_context():
+        current_faroe.server.add_action_observer(observe)
+    return seen
+
+
+def test_each_step_runs_exactly_its_actions(app: Flask, pages: Pages, email_sender: CapturingEmailSender) -> None:
+    seen = action_log(app)
+
+    def ran() -> list[tuple[str, str]]:
+        done = list(seen)
+        seen.clear()
+        return done
+
+    pages.post("/account/signup", email_address="first@example.com")
+    assert ran() == [("create_signup", "ok")]
+    pages.post("/account/signup", email_address=EMAIL)  # a second sign-up ends the first
+    assert ran() == [("delete_signup", "ok"), ("create_signup", "ok")]
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    pages.post("/account/signup/password", password=PASSWORD)  # completed: not ended again
+    assert ran() == [("verify_signup_email_address_verification_code", "ok"), ("set_signup_password", "ok"),
+                     ("complete_signup", "ok")]
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    pages.post("/account/signout")  # the email change ends with the session
+    assert ran() == [("create_user_email_address_update", "ok"), ("delete_user_email_address_update", "ok"),
+                     ("delete_session", "ok")]
+    sign_in(pages, password=NEW_PASSWORD)
+    assert ran() == [("create_signin", "ok"), ("verify_signin_user_password", "incorrect_password"),
+                     ("delete_signin", "ok")]
+    pages.post("/account/reset", email_address=EMAIL)
+    pages.post("/account/reset", email_address=EMAIL)  # a second reset ends the first
+    pages.post("/account/reset/cancel")
+    assert ran() == [("create_user_password_reset", "ok"), ("delete_user_password_reset", "ok"),
+                     ("create_user_password_reset", "ok"), ("delete_user_password_reset", "ok")]
+    pages.post("/account/reset", email_address=EMAIL)
+    pages.post("/account/reset/verify", temporary_password=email_sender.last("temporary_password")["temporary_password"])
+    pages.post("/account/reset/password", password=NEW_PASSWORD)  # completed: not ended again
+    assert ran() == [("create_user_password_reset", "ok"), ("verify_user_password_reset_temporary_password", "ok"),
+                     ("set_user_password_reset_new_password", "ok"), ("complete_user_password_reset", "ok")]
+    pages.post("/account/password", current_password=NEW_PASSWORD, new_password=WEAK_PASSWORD)
+    assert ran() == [("create_user_password_update", "ok"), ("verify_user_password_update_user_password", "ok"),
+                     ("set_user_password_update_new_password", "weak_password"), ("delete_user_password_update", "ok")]
+    pages.post("/account/signout-everywhere")
+    assert ran() == [("delete_all_sessions", "ok"), ("delete_session", "invalid_session_token")]
+    sign_in(pages, password=NEW_PASSWORD)
+    pages.post("/account/delete", current_password=NEW_PASSWORD)
+    assert ran() == [("create_signin", "ok"), ("verify_signin_user_password", "ok"), ("complete_signin", "ok"),
+                     ("create_user_deletion", "ok"), ("verify_user_deletion_user_password", "ok"),
+                     ("complete_user_deletion", "ok"), ("delete_session", "invalid_session_token")]
+
+
+class StuckPasswordUserStore(MemoryUserStore):
+    """Memory user store that cannot store a new password hash while ``stuck``."""
+
+    stuck = False
+
+    def update_user_password_hash(self, *args: Any, **kwargs: Any) -> Any:
+        if self.stuck:
+            raise ConnectionError("the user store is unreachable")
+        return super().update_user_password_hash(*args, **kwargs)
+
+
+def test_a_reset_that_cannot_complete_ends_and_starts_again(make_app: AppFactory, email_sender: CapturingEmailSender) -> None:
+    users = StuckPasswordUserStore()
+    app = make_app(config=PAGES_CONFIG, user_store=users)
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    pages.post("/account/reset/verify", temporary_password=email_sender.last("temporary_password")["temporary_password"])
+    users.stuck = True
+    failed = pages.post("/account/reset/password", password=NEW_PASSWORD)
+    assert failed.headers["Location"] == "/account/reset"
+    assert notices(pages.get("/account/reset")) == [("error", MESSAGES["internal_error"])]
+    assert pages.get("/account/reset/password").headers["Location"] == "/account/reset"  # the flow is over
+    assert stored(app, RESET_RECORDS) == []
+    users.stuck = False
+    assert sign_in(pages).headers["Location"] == "/"  # the old password holds
+
+
+@pytest.mark.parametrize(("path", "form", "action"), [
+    ("/account/email", {"new_email_address": "renamed@example.com"}, "create_user_email_address_update"),
+    ("/account/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, "create_user_password_update"),
+    ("/account/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+     "verify_user_password_update_user_password"),
+    ("/account/signout-everywhere", {}, "delete_all_sessions"),
+    ("/account/delete", {"current_password": PASSWORD}, "create_user_deletion"),
+    ("/account/email/verify", {"code": "ABCDEFGH", "password": PASSWORD},
+     "verify_user_email_address_update_email_address_verification_code"),
+    ("/account/email/resend", {}, "send_user_email_address_update_email_address_verification_code"),
+])
+def test_a_session_ended_during_a_step_asks_to_sign_in_again(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender, path: str, form: dict[str, str], action: str
+) -> None:
+    sign_up(pages, email_sender)
+    if path.startswith("/account/email/"):
+        assert pages.post("/account/email", new_email_address="renamed@example.com").status_code == 302
+    ending = {"armed": True}
+
+    with app.app_context():
+        server = current_faroe.server
+
+    def end_the_session_first(name: str, arguments: dict[str, str], run: Any) -> Any:
+        if name == action and ending.pop("armed", False):  # another device signs out everywhere, just now
+            assert server.invoke("delete_all_sessions", {"session_token": arguments["session_token"]}).ok
+        return run(name, arguments)
+
+    server.add_action_observer(end_the_session_first)
+    csrf = pages.csrf()
+    answer = pages.client.post(path, data={"csrf_token": csrf, **form})
+    assert location(answer) == f"/account/signin?next={path}"
+    assert pages.client.get_cookie("faroe_session") is None
+    assert notices(pages.get("/account/signin")) == [("error", MESSAGES["invalid_session_token"])]
+    with pages.client.session_transaction() as session:
+        assert csrf not in repr(dict(session))
+
+
+@pytest.mark.parametrize("path", ["/account/email/verify", "/account/email/resend"])
+def test_an_email_change_of_another_session_starts_again(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender, path: str
+) -> None:
+    sign_up(pages, email_sender)
+    other = Pages(app.test_client())
+    assert sign_in(other).status_code == 302
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    second = other.client.get_cookie("faroe_session")
+    assert second is not None
+    pages.client.set_cookie("faroe_session", second.value)  # the browser is signed in again meanwhile
+    answer = pages.post(path, code=email_sender.last("update_code")["code"], password=PASSWORD)
+    assert answer.headers["Location"] == "/account/email"
+    assert notices(pages.get("/account/email")) == [("error", MESSAGES["session_mismatch"])]
+    assert pages.get("/account/email/verify").headers["Location"] == "/account/email"  # dropped
+
+
+def test_only_an_error_on_our_side_shows_a_reference(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    wrong = pages.post("/account/signup", email_address="not an address")
+    assert wrong.status_code == 422 and "Reference:" not in wrong.get_data(as_text=True)
+    assert 'data-error-code="invalid_email_address"' in wrong.get_data(as_text=True)
+    assert 'aria-invalid="true"' in wrong.get_data(as_text=True).split('id="email_address"')[1].split(">")[0]
+
+
+def test_finishing_a_signup_ends_the_other_flows_of_the_browser(
+    app: Flask, pages: Pages, email_sender: CapturingEmailSender
+) -> None:
+    sign_up(pages, email_sender, email="owner@example.com")
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address="owner@example.com")  # a reset left in progress
+    pages.post("/account/signup", email_address=EMAIL)
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    seen = action_log(app)
+    assert pages.post("/account/signup/password", password=PASSWORD).headers["Location"] == "/"
+    assert seen == [("set_signup_password", "ok"), ("complete_signup", "ok"), ("delete_user_password_reset", "ok")]
+    assert stored(app, RESET_RECORDS) == []
+
+
+def test_reset_errors_keep_what_was_typed_and_speak_of_the_reset(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    from faroe_flask.flask.pages_messages import FLOW_MESSAGES
+
+    unknown = pages.post("/account/reset", email_address="nobody@example.com")
+    assert error_of(unknown) == MESSAGES["user_not_found"]
+    field = unknown.get_data(as_text=True).split('<input id="email_address"')[1].split(">")[0]
+    assert 'value="nobody@example.com"' in field and 'type="email"' in field and 'autocomplete="email"' in field
+    sign_up(pages, email_sender)
+    pages.post("/account/signout")
+    pages.post("/account/reset", email_address=EMAIL)
+    for _ in range(5):
+        assert pages.post("/account/reset/verify", temporary_password="ABCDEFGHJKLM").status_code == 422
+    limited = pages.post("/account/reset/verify", temporary_password="ABCDEFGHJKLM")
+    assert limited.status_code == 429 and error_of(limited) == FLOW_MESSAGES[("reset", "rate_limited")]
+    assert f"<strong>{EMAIL}</strong>" in limited.get_data(as_text=True)
+
+
+def test_a_form_sent_without_its_fields_is_read_as_empty(pages: Pages) -> None:
+    answer = pages.post("/account/reset")  # no email_address at all
+    assert error_of(answer) == MESSAGES["invalid_email_address"]
+    field = answer.get_data(as_text=True).split('<input id="email_address"')[1].split(">")[0]
+    assert "value=" not in field
+
+
+def test_each_app_gets_its_own_copy_of_the_pages_mapping_defaults(make_app: AppFactory) -> None:
+    from faroe_flask.flask.config import PAGES_DEFAULTS
+
+    first = make_app(config=PAGES_CONFIG)
+    first.register_blueprint(create_pages_blueprint())
+    first.config["FAROE_PAGES_MESSAGES"]["user_not_found"] = "Who are you?"
+    second = make_app(config=PAGES_CONFIG)
+    second.register_blueprint(create_pages_blueprint())
+    assert second.config["FAROE_PAGES_MESSAGES"] == {} and dict(PAGES_DEFAULTS["FAROE_PAGES_MESSAGES"]) == {}
+    assert error_of(sign_in(Pages(first.test_client()))) == "Who are you?"
+    assert error_of(sign_in(Pages(second.test_client()))) == MESSAGES["user_not_found"]
+
+
+def test_the_default_endpoint_names_and_names_that_start_like_a_mutation(make_app: AppFactory) -> None:
+    from flask import url_for
+
+    app = make_app(config=PAGES_CONFIG)
+    app.register_blueprint(create_pages_blueprint())
+    app.register_blueprint(create_pages_blueprint("Xauth", url_prefix="/Xs/X/"))
+    with app.test_request_context("/"):
+        assert url_for("faroe_pages.signin") == "/account/signin"
+        assert url_for("Xauth.signin") == "/Xs/X/signin"
+    client = app.test_client()
+    assert location(client.get("/Xs/X/")) == "/account/signin?next=/Xs/X/"  # the first pages' sign-in
+    assert client.get("/Xs/X/signin").headers["X-Frame-Options"] == "DENY"
+    only = make_app(config=PAGES_CONFIG)
+    only.register_blueprint(create_pages_blueprint("Xauth", url_prefix="/Xs/X/"))
+    assert location(only.test_client().get("/Xs/X/")) == "/Xs/X/signin?next=/Xs/X/"
+
+
+def test_only_the_slashes_of_a_prefix_are_stripped(make_app: AppFactory) -> None:
+    app = make_app(config=PAGES_CONFIG)
+    app.register_blueprint(create_pages_blueprint(url_prefix="/auth "))
+    client = app.test_client()
+    assert client.get("/auth%20/signin").status_code == 200
+    assert client.get("/auth/signin").status_code == 404
+
+
+@pytest.mark.parametrize(("home", "expected"), [("/welcome", "/welcome"), ("", "/")])
+def test_the_home_url_is_where_the_pages_lead_without_next(
+    make_app: AppFactory, email_sender: CapturingEmailSender, home: str, expected: str
+) -> None:
+    app = make_app(config={**PAGES_CONFIG, "FAROE_PAGES_HOME_URL": home})
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    assert sign_up(pages, email_sender).headers["Location"] == expected
+    assert pages.post("/account/signout").headers["Location"] == expected
+    assert sign_in(pages).headers["Location"] == expected
+    assert location(pages.post("/account/signin?next=https://elsewhere.example/", email_address=EMAIL,
+                               password=PASSWORD)) == expected
+    pages.post("/account/signup", email_address="other@example.com")
+    assert pages.post("/account/signup/cancel").headers["Location"] == expected
+    assert pages.post("/account/delete", current_password=PASSWORD).headers["Location"] == expected
+
+
+def test_an_email_change_code_with_spaces_and_a_resend_once_verified(
+    pages: Pages, email_sender: CapturingEmailSender
+) -> None:
+    sign_up(pages, email_sender)
+    pages.post("/account/email", new_email_address="renamed@example.com")
+    code = email_sender.last("update_code")["code"]
+    spaced = f"{code[:4]} {code[4:]}"
+    wrong = pages.post("/account/email/verify", code=spaced, password=NEW_PASSWORD)  # the code holds
+    assert error_of(wrong) == MESSAGES["incorrect_password"]
+    assert "<strong>renamed@example.com</strong>" in wrong.get_data(as_text=True)
+    pages.get("/account/")
+    resent = pages.post("/account/email/resend")  # verified already: nothing to send
+    assert resent.headers["Location"] == "/account/email/verify"
+    assert notices(pages.get("/account/email/verify")) == []
+    assert len(email_sender.of_kind("update_code")) == 1
+    assert pages.post("/account/email/verify", code="", password=PASSWORD).headers["Location"] == "/account/"
+
+
+def test_the_signup_fields_page_names_the_address(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    pages.post("/account/signup", email_address=EMAIL)
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    page = pages.get("/account/signup/fields").get_data(as_text=True)
+    assert f"Your address <strong>{EMAIL}</strong> is verified" in page
+
+
+def test_a_decoy_signup_out_of_order_answers_as_a_real_one(make_app: AppFactory, email_sender: CapturingEmailSender) -> None:
+    app = make_app(config={**PAGES_CONFIG, "FAROE_PAGES_GENERIC_RESPONSES": True})
+    app.register_blueprint(create_pages_blueprint())
+    owner = Pages(app.test_client())
+    sign_up(owner, email_sender)
+    answers = []
+    for address in (EMAIL, "fresh@example.com"):  # a taken address (a decoy) and a new one
+        pages = Pages(app.test_client())
+        assert pages.post("/account/signup", email_address=address).headers["Location"] == "/account/signup/verify"
+        early = pages.post("/account/signup/fields")
+        answers.append((early.headers["Location"], notices(pages.get("/account/signup/verify"))))
+    assert answers[0] == answers[1] == ("/account/signup/verify", [("error", MESSAGES["email_address_not_verified"])])
+
+
+def test_a_signup_that_expires_or_cannot_sign_in_at_completion(
+    make_app: AppFactory, email_sender: CapturingEmailSender, clock: FakeClock
+) -> None:
+    storage = SessionlessStorage()
+    app = make_app(config=PAGES_CONFIG, storage=storage)
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    pages.post("/account/signup", email_address=EMAIL)
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    clock.advance(21 * 60)
+    seen = action_log(app)
+    expired = pages.post("/account/signup/fields")
+    assert expired.headers["Location"] == "/account/signup"
+    assert seen == [("complete_signup", "invalid_signup_token")]  # over on the server: not ended again
+    assert notices(pages.get("/account/signup")) == [("error", MESSAGES["invalid_signup_token"])]
+    pages.post("/account/signup", email_address=EMAIL)
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    storage.full = True
+    done = pages.post("/account/signup/password", password=PASSWORD)
+    assert done.headers["Location"] == "/account/signin"
+    assert notices(pages.get("/account/signin")) == [("error", MESSAGES["session_not_created"])]
+    assert pages.get("/account/signup/password").headers["Location"] == "/account/signup"  # over
+    storage.full = False
+    assert sign_in(pages).headers["Location"] == "/"  # the account is ready

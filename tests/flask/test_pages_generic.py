@@ -176,11 +176,15 @@ def test_generic_mode_needs_a_sender_of_the_notices(make_app: AppFactory) -> Non
                 return lambda *args: None
             raise AttributeError(name)
 
-    with pytest.raises(ConfigError, match="FAROE_PAGES_GENERIC_RESPONSES"):
+    with pytest.raises(ConfigError) as refused:
         from faroe_flask import create_pages_blueprint
 
         app = make_app(config={"SECRET_KEY": "k", **GENERIC}, email_sender=SixMessagesOnly())
         app.register_blueprint(create_pages_blueprint())
+    assert str(refused.value) == (
+        "FAROE_PAGES_GENERIC_RESPONSES needs an email sender with send_signup_attempt_notification "
+        "and send_user_password_reset_attempt_notification (TemplateEmailSender has them)"
+    )
 
 
 def test_the_notices_render_as_text_and_html_and_can_be_overridden(tmp_path: Path) -> None:

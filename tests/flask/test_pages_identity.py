@@ -187,11 +187,13 @@ def test_a_value_taken_meanwhile_is_asked_for_again_before_anything_is_created(
     assert first.post("/account/signup/verify", code=first_code).location == "/account/signup/password"
     refused = first.post("/account/signup/password", password=PASSWORD)
     assert refused.status == 422 and field_error(refused, "username") == "This username is taken."
+    assert refused.error == MESSAGES["invalid_signup_fields"]
     assert 'action="/account/signup/fields"' in refused.body and not refused.set_cookies("faroe_session")
     assert not site.has_user(GRACE) and len(site.received) == 1
     # The page comes back on a GET with what was kept; a wrong value again is shown again.
     assert 'value="lin"' in input_of(first.get("/account/signup/fields").body, "username")
-    assert field_error(first.post("/account/signup/fields", username=""), "username") == "Username is required."
+    again = first.post("/account/signup/fields", username="")
+    assert field_error(again, "username") == "Username is required." and again.error == MESSAGES["invalid_signup_fields"]
     done = first.post("/account/signup/fields", username="lin2")
     assert done.status == 302 and done.set_cookies("faroe_session")
     assert site.received[-1][1:] == ({"username": "lin2", "nickname": ""}, "/account/signup/fields", True)
@@ -222,22 +224,34 @@ def test_without_fields_the_signup_form_is_the_address_alone(make_app: AppFactor
 # Email address or username ----------------------------------------------------------------------
 
 
+PLAIN_INPUT = (
+    '<input id="email_address" name="email_address" type="email" autocomplete="{autocomplete}" maxlength="100"'
+    ' spellcheck="false" required>'
+)
+IDENTIFIER_INPUT = (
+    '<input id="email_address" name="email_address" type="text" autocomplete="username" maxlength="100"'
+    ' spellcheck="false" autocapitalize="none" required>'
+)
+
+
 def test_the_identifier_field_follows_the_resolver(make_app: AppFactory) -> None:
     app = pages_app(make_app)
     with serve(app) as url:
         plain = {page: HttpBrowser(url).get(f"/account/{page}").body for page in ("signin", "reset")}
         for body in plain.values():
             assert '<label for="email_address">Email address</label>' in body
-            assert 'type="email"' in input_of(body, "email_address")
-        assert 'autocomplete="username"' in input_of(plain["signin"], "email_address")
+        # On sign-in the address is what password managers call the username.
+        assert input_of(plain["signin"], "email_address") == PLAIN_INPUT.format(autocomplete="username")
+        assert input_of(plain["reset"], "email_address") == PLAIN_INPUT.format(autocomplete="email")
         site = Site(app, url)
         with_hooks(app, site, fields=False)
         for page in ("signin", "reset"):
             body = HttpBrowser(url).get(f"/account/{page}").body
             field = input_of(body, "email_address")
             assert '<label for="email_address">Email address or username</label>' in body
-            assert 'type="text"' in field and 'autocomplete="username"' in field and 'autocapitalize="none"' in field
-        assert 'type="email"' in input_of(HttpBrowser(url).get("/account/signup").body, "email_address")
+            assert field == IDENTIFIER_INPUT
+        signup = input_of(HttpBrowser(url).get("/account/signup").body, "email_address")
+        assert signup == PLAIN_INPUT.format(autocomplete="email")
         site.faroe.identifier_label = "Email or member name"
         assert '<label for="email_address">Email or member name</label>' in HttpBrowser(url).get("/account/signin").body
 
@@ -255,6 +269,11 @@ def test_sign_in_and_reset_by_username(site: Site, email_sender: CapturingEmailS
     resets = [site.browser().post("/account/reset", email_address=i) for i in ("nobody", "nobody@example.com")]
     same_page(resets, ("nobody", "nobody@example.com"))
     assert resets[0].error == IDENTIFIER_MESSAGES["user_not_found"]
+    assert input_of(resets[0].body, "email_address") == (
+        '<input id="email_address" name="email_address" type="text" autocomplete="username" value="nobody"'
+        ' aria-describedby="form-error" aria-invalid="true" maxlength="100" spellcheck="false" autocapitalize="none"'
+        ' required>'
+    )
 
     # A reset by username: the temporary password goes to her address, which no page shows.
     resetting = site.browser()

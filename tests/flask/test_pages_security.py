@@ -10,15 +10,20 @@ expires and stays bounded."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from faroe_flask import MemoryStorage, current_faroe
 from faroe_flask.flask.config import ConfigError
-from faroe_flask.flask.pages_state import FLOW_KEY, MAX_NEXT_CHARACTERS
+from faroe_flask.flask.pages_state import FLOW_KEY, MAX_NEXT_CHARACTERS, seal, storage_key, unseal
 
 from ..conftest import CapturingEmailSender, FakeClock
 from ..servers import serve
@@ -278,11 +283,38 @@ def test_the_application_changes_the_headers(make_app: AppFactory) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["frame-ancestors", {"X-Frame-Options": "DENY\r\nSet-Cookie: a=b"}, {"Bad Name": "x"}, {"X": 1}]
+    "value", [
+        "frame-ancestors", ["X-Frame-Options"], {"X-Frame-Options": "DENY\r\nSet-Cookie: a=b"},
+        {"X-Frame-Options": "DENY\rSet-Cookie: a=b"}, {"X-Frame-Options": "DENY\nSet-Cookie: a=b"},
+        {"Bad Name": "x"}, {"Bad:Name": "x"}, {"Bad\rName": "x"}, {"Bad\nName": "x"}, {"": "x"}, {1: "x"},
+        {"X": 1}, {"X": b"DENY"},
+    ]
 )
 def test_unusable_headers_are_refused_at_registration(make_app: AppFactory, value: object) -> None:
-    with pytest.raises(ConfigError, match="FAROE_PAGES_SECURITY_HEADERS"):
+    with pytest.raises(ConfigError) as refused:
         pages_app(make_app, FAROE_PAGES_SECURITY_HEADERS=value)
+    assert str(refused.value) == "FAROE_PAGES_SECURITY_HEADERS must map header names to strings or None"
+
+
+def test_headers_are_dropped_whatever_the_letter_case_and_none_means_the_defaults(make_app: AppFactory) -> None:
+    dropped = pages_app(make_app, FAROE_PAGES_SECURITY_HEADERS={"referrer-POLICY": None, "cache-control": "private"})
+    headers = dropped.test_client().get("/account/signin").headers
+    assert "Referrer-Policy" not in headers and headers.get_all("Cache-Control") == ["private"]
+    assert headers["X-Frame-Options"] == "DENY"
+    for value in (None, {}):
+        defaults = pages_app(make_app, FAROE_PAGES_SECURITY_HEADERS=value).test_client().get("/account/signin").headers
+        assert {name: defaults[name] for name in HEADERS} == HEADERS
+
+
+def test_the_flow_state_lives_at_least_a_minute(make_app: AppFactory, clock: FakeClock) -> None:
+    with pytest.raises(ConfigError, match="FAROE_PAGES_FLOW_STATE_LIFETIME"):
+        pages_app(make_app, FAROE_PAGES_FLOW_STATE_LIFETIME=59)
+    client = pages_app(make_app, FAROE_PAGES_FLOW_STATE_LIFETIME=60, WTF_CSRF_ENABLED=False).test_client()
+    assert client.post("/account/signup", data={"email_address": EMAIL}).status_code == 302
+    clock.advance(59)
+    assert client.get("/account/signup/verify").status_code == 200
+    clock.advance(1)
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
 
 
 # 3. Rotation --------------------------------------------------------------------------------------
@@ -419,3 +451,256 @@ def test_a_sealed_state_opens_only_with_its_handle_and_unchanged() -> None:
         assert unseal(handle, bytes(tampered)) is None
     assert unseal(handle, b"") is None
     assert storage_key(handle) != storage_key(other) and handle not in storage_key(handle)
+
+
+# 4. The flow state's format, and states that do not open -------------------------------------------
+
+
+def _hmac(key: bytes, data: bytes) -> bytes:
+    return hmac.new(key, data, hashlib.sha256).digest()
+
+
+def _seal_by_hand(handle: str, plaintext: bytes, nonce: bytes, version: bytes = b"\x01") -> bytes:
+    """The documented format (faroe_flask.flask.pages_state), written out independently."""
+    keystream = hashlib.shake_256(_hmac(handle.encode(), b"encrypt") + nonce).digest(len(plaintext))
+    ciphertext = bytes(a ^ b for a, b in zip(plaintext, keystream))
+    body = nonce + ciphertext
+    return version + body + _hmac(_hmac(handle.encode(), b"authenticate"), body)
+
+
+def test_the_sealed_format_and_the_storage_key_are_the_documented_ones() -> None:
+    handle = "AbC-_" + "x" * 38
+    assert storage_key(handle) == "pages.flow." + _hmac(handle.encode(), b"key").hex()
+    plaintext = b'\x00{"values":{"signup_token":"t"}}\xff'  # zero and high bytes at either end
+    sealed = seal(handle, plaintext)
+    assert len(sealed) == 1 + 16 + len(plaintext) + 32 and sealed[:1] == b"\x01"
+    assert sealed == _seal_by_hand(handle, plaintext, sealed[1:17])
+    by_hand = _seal_by_hand(handle, plaintext, bytes(range(16)))
+    assert unseal(handle, by_hand) == plaintext
+    assert unseal(handle, _seal_by_hand(handle, b"", bytes(16))) == b""  # the shortest sealed value
+    assert unseal(handle, _seal_by_hand(handle, b"", bytes(16))[:-1]) is None
+    assert unseal(handle, _seal_by_hand(handle, b"", bytes(15))) is None  # its tag holds, but no whole nonce
+    assert unseal(handle, _seal_by_hand(handle, plaintext, bytes(16), version=b"\x02")) is None
+
+
+def plant(app: Flask, client: FlaskClient, handle: object, sealed: bytes | None = None) -> str:
+    """Put ``handle`` in the browser's session and, when given, ``sealed`` under its key."""
+    with client.session_transaction() as session:
+        session[FLOW_KEY] = handle
+    key = storage_key(str(handle))
+    if sealed is not None:
+        storage_of(app).add(key, sealed, datetime.fromtimestamp(2**31 - 1, timezone.utc))
+    return key
+
+
+def planted(values: object, expires_at: object = 2**31 - 1) -> bytes:
+    return json.dumps({"expires_at": expires_at, "values": values}).encode()
+
+
+def _session_keys(client: FlaskClient) -> set[str]:
+    with client.session_transaction() as session:
+        return set(session)
+
+
+@pytest.mark.parametrize("handle", ["x" * 42, "x" * 44, "x" * 42 + ".", 43, ["x" * 43]])
+def test_a_malformed_handle_is_dropped(http_app: Flask, handle: object) -> None:
+    client = http_app.test_client()
+    plant(http_app, client, handle)
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+    assert FLOW_KEY not in _session_keys(client)
+
+
+NOT_SEALED = b"\x01" + b"\x00" * 60
+
+
+@pytest.mark.parametrize(("sealed", "deleted"), [
+    (NOT_SEALED, False),  # not sealed with this handle
+    (b"not json", False),
+    (b"[1, 2]", False),
+    (planted(["not", "a", "mapping"]), False),
+    (json.dumps({"expires_at": 2**31 - 1}).encode(), False),
+    (json.dumps({"values": {"signup_decoy": "a@example.com"}}).encode(), True),  # no deadline
+    (planted({"signup_decoy": "a@example.com"}, expires_at="2100-01-01"), True),
+    (planted({"signup_decoy": "a@example.com"}, expires_at=0), True),  # long expired
+])
+def test_a_state_that_does_not_open_or_has_expired_is_empty(http_app: Flask, sealed: bytes, deleted: bool) -> None:
+    client = http_app.test_client()
+    handle = "h" * 43
+    key = plant(http_app, client, handle, sealed if sealed == NOT_SEALED else seal(handle, sealed))
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+    assert FLOW_KEY not in _session_keys(client)
+    assert (key not in storage_of(http_app).keys()) == deleted
+
+
+def test_a_planted_state_that_opens_is_the_flow(http_app: Flask) -> None:
+    client = http_app.test_client()
+    plant(http_app, client, "h" * 43, seal("h" * 43, planted({"signup_decoy": "a@example.com",
+                                                               "signup_email": "a@example.com",
+                                                               "signup_started_at": "1e12"})))
+    page = client.get("/account/signup/verify")
+    assert page.status_code == 200 and "a@example.com" in page.get_data(as_text=True)
+
+
+def test_a_decoy_without_its_start_has_expired(make_app: AppFactory, email_sender: CapturingEmailSender) -> None:
+    app = pages_app(make_app, FAROE_PAGES_GENERIC_RESPONSES=True, WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    plant(app, client, "h" * 43, seal("h" * 43, planted({"signup_decoy": "a@example.com",
+                                                          "signup_email": "a@example.com"})))
+    answer = client.post("/account/signup/verify", data={"code": "ABCDEFGH"})
+    assert answer.headers["Location"] == "/account/signup"  # started at 0: long expired
+    assert FLOW_KEY not in _session_keys(client)
+
+
+def test_the_flow_state_lives_its_configured_lifetime(make_app: AppFactory, clock: FakeClock) -> None:
+    added: list[datetime] = []
+
+    class Recording(MemoryStorage):
+        def add(self, key: str, value: bytes, expires_at: datetime) -> None:
+            if key.startswith(FLOW_STATES):
+                added.append(expires_at)
+            super().add(key, value, expires_at)
+
+    app = make_app(config={**PAGES_CONFIG, "FAROE_PAGES_FLOW_STATE_LIFETIME": 600, "WTF_CSRF_ENABLED": False},
+                   storage=Recording())
+    from faroe_flask import create_pages_blueprint
+
+    app.register_blueprint(create_pages_blueprint())
+    client = app.test_client()
+    assert client.post("/account/signup", data={"email_address": EMAIL}).status_code == 302
+    assert added == [clock.now() + timedelta(seconds=600)]  # the storage's expiry hint
+    clock.advance(599)
+    assert client.get("/account/signup/verify").status_code == 200
+    clock.advance(1)
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+
+
+def test_the_flow_state_is_at_most_32_kib(http_app: Flask, clock: FakeClock) -> None:
+    from faroe_flask.flask.pages_state import MAX_STATE_BYTES, recall, remember
+
+    expires_at = (clock.now() + timedelta(seconds=1800)).timestamp()
+    overhead = len(json.dumps({"expires_at": expires_at, "values": {"x": ""}}, separators=(",", ":")))
+    with http_app.test_request_context("/account/signup"):
+        remember(x="a" * (MAX_STATE_BYTES - overhead))
+        assert recall("x") == "a" * (MAX_STATE_BYTES - overhead)
+        with pytest.raises(ValueError) as refused:
+            remember(x="a" * (MAX_STATE_BYTES - overhead + 1))
+        assert str(refused.value) == "the pages' flow state is too large"
+
+
+class FailingFlowStateStorage(MemoryStorage):
+    """Memory storage whose reads, writes or deletes of the pages' flow state fail, as chosen."""
+
+    failing: frozenset[str] = frozenset()
+
+    def _check(self, operation: str, key: str) -> None:
+        if operation in self.failing and key.startswith(FLOW_STATES):
+            raise ConnectionError("the storage is unreachable")
+
+    def get(self, key: str) -> tuple[bytes, int]:
+        self._check("get", key)
+        return super().get(key)
+
+    def add(self, key: str, value: bytes, expires_at: datetime) -> None:
+        self._check("add", key)
+        super().add(key, value, expires_at)
+
+    def delete(self, key: str) -> None:
+        self._check("delete", key)
+        super().delete(key)
+
+
+def test_flow_state_failures_are_logged_by_kind_without_details(
+    make_app: AppFactory, email_sender: CapturingEmailSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = FailingFlowStateStorage()
+    app = make_app(config={**PAGES_CONFIG, "WTF_CSRF_ENABLED": False}, storage=storage)
+    from faroe_flask import create_pages_blueprint
+
+    app.register_blueprint(create_pages_blueprint())
+    client = app.test_client()
+
+    def errors() -> list[str]:
+        found = [r.getMessage() for r in caplog.records if r.name == "faroe_flask" and r.levelname == "ERROR"]
+        caplog.clear()
+        return found
+
+    assert client.post("/account/signup", data={"email_address": EMAIL}).status_code == 302
+    storage.failing = frozenset({"delete"})  # a new state is written; the old one stays behind
+    caplog.clear()
+    assert client.post("/account/signup", data={"email_address": "second@example.com"}).status_code == 302
+    assert errors() == ["deleting the pages' flow state failed: ConnectionError"]
+    storage.failing = frozenset({"get"})
+    assert client.get("/account/signup/verify").status_code == 503
+    assert errors() == ["reading the pages' flow state failed: ConnectionError"]
+    storage.failing = frozenset({"add"})
+    assert client.post("/account/signup", data={"email_address": "third@example.com"}).status_code == 503
+    assert errors() == ["writing the pages' flow state failed: ConnectionError"]
+    storage.failing = frozenset()
+    # Starting the third sign-up ended the second before its state could not be kept.
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+    assert errors() == []
+
+
+@pytest.mark.parametrize("token", ["", 5, ["t"], {"t": "t"}])
+def test_a_state_without_a_usable_token_is_no_flow(make_app: AppFactory, token: object) -> None:
+    app = pages_app(make_app, WTF_CSRF_ENABLED=False)
+    ran: list[str] = []
+
+    def observe(action: str, arguments: dict[str, str], run: Any) -> Any:
+        ran.append(action)
+        return run(action, arguments)
+
+    storage_of(app)  # the server exists
+    with app.app_context():
+        current_faroe.server.add_action_observer(observe)
+    client = app.test_client()
+    plant(app, client, "h" * 43, seal("h" * 43, planted({"signup_token": token, "signup_decoy": token,
+                                                         "signup_email": "a@example.com"})))
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+    assert client.post("/account/signout").headers["Location"] == "/"
+    assert ran == []  # no flow to end on the server
+
+
+def test_the_pages_settings_are_found_only_in_a_request_to_the_pages(http_app: Flask) -> None:
+    from faroe_flask.flask.pages_settings import DEFAULT_SECURITY_HEADERS, current_pages
+
+    with http_app.test_request_context("/account/signin"):
+        settings = current_pages().settings
+        assert settings.generic_responses is False and settings.flow_state_lifetime == 1800
+        assert dict(settings.security_headers) == dict(DEFAULT_SECURITY_HEADERS)
+    with http_app.test_request_context("/elsewhere"), pytest.raises(RuntimeError) as outside:
+        current_pages()
+    assert str(outside.value) == "not a request to a Faroe pages blueprint"
+
+
+def test_ending_one_flow_keeps_the_others_and_no_change_keeps_the_handle(
+    make_app: AppFactory, email_sender: CapturingEmailSender
+) -> None:
+    app = pages_app(make_app, WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+
+    def handle() -> object:
+        with client.session_transaction() as session:
+            return session.get(FLOW_KEY)
+
+    assert client.post("/account/signup", data={"email_address": "other@example.com"}).status_code == 302
+    client.post("/account/signup/verify", data={"code": email_sender.last("signup_code")["code"]})
+    client.post("/account/signup/password", data={"password": PASSWORD})
+    client.post("/account/signout")
+    assert client.post("/account/reset", data={"email_address": "other@example.com"}).status_code == 302
+    before = handle()
+    assert client.post("/account/signup/cancel").headers["Location"] == "/"  # no sign-up to end
+    assert handle() == before  # nothing changed, nothing written
+    assert client.post("/account/signup", data={"email_address": EMAIL}).status_code == 302
+    assert client.post("/account/signup", data={"email_address": EMAIL}).status_code == 302  # ends the first
+    assert client.post("/account/signup/cancel").headers["Location"] == "/"
+    assert client.get("/account/reset/verify").status_code == 200  # the reset goes on
+    assert client.get("/account/signup/verify").headers["Location"] == "/account/signup"
+
+
+def test_a_reset_state_without_its_address_names_none(http_app: Flask) -> None:
+    client = http_app.test_client()
+    plant(http_app, client, "h" * 43, seal("h" * 43, planted({"reset_decoy": "a@example.com",
+                                                               "reset_started_at": "1e12"})))
+    page = client.get("/account/reset/verify")
+    assert page.status_code == 200 and "We sent a temporary password to <strong></strong>." in page.get_data(as_text=True)

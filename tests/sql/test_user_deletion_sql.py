@@ -418,3 +418,62 @@ def test_sqlite_names_a_key_to_the_parents_two_column_primary_key(sqlite_schema:
     assert sqlite_schema.refusal(user_id) == (
         f"{SQLITE_REFUSAL}: foreign key {members}(tenant, member) REFERENCES {users}(tenant, id)"
     )
+
+
+def test_anonymise_clears_every_personal_field_and_moves_every_counter(schema: Schema) -> None:
+    """Field by field, with the ids the store generates: the user's, then the placeholder's."""
+    ids = iter(["u" * 24, "p" * 24])
+    seen: list[dict[str, Any]] = []
+    store = schema.store(
+        deletion="anonymise", generate_user_id=lambda: next(ids), before_delete=lambda deletion: seen.append(dict(deletion.row))
+    )
+    user_id = _user(store)
+    store.set_user_display_name(user_id, "Ada")
+    store.set_user_disabled(user_id, False)
+    keys = schema.users.c.keys()
+    (before,) = [dict(zip(keys, row)) for row in schema.rows(schema.users)]
+    store.delete_user(user_id)
+    assert seen == [before]
+    (after,) = [dict(zip(keys, row)) for row in schema.rows(schema.users)]
+    assert after == {
+        **before,
+        "email_address": "deleted:" + "p" * 24,
+        "password_hash": b"",
+        "password_salt": b"",
+        "password_hash_algorithm_id": "none",
+        "disabled": True,
+        "display_name": "",
+        **{counter: before[counter] + 1 for counter in COUNTERS},
+    }
+    assert before["display_name"] == "Ada" and before["disabled_counter"] == 1 and not before["disabled"]
+
+
+def test_deletion_is_delete_or_anonymise(engine: Engine) -> None:
+    users = make_users_table(MetaData(), f"users_{unique_suffix()}")
+    with pytest.raises(ValueError) as refused:
+        SQLUserStore(engine, users, deletion="erase")  # type: ignore[arg-type]
+    assert str(refused.value) == "deletion must be one of delete, anonymise"
+
+
+def test_the_hook_may_be_set_and_removed_after_construction(schema: Schema) -> None:
+    calls: list[str] = []
+
+    def remove_posts(deletion: UserDeletionTransaction) -> None:
+        calls.append(deletion.user_id)
+        deletion.execute(sa.delete(schema.posts).where(schema.posts.c.author_id == deletion.user_id))
+
+    store = schema.store()
+    assert store.before_delete is None
+    store.before_delete = remove_posts
+    assert store.before_delete is remove_posts
+    first = _user(store, "first@example.com")
+    schema.add_post(1, first)
+    store.delete_user(first)
+    assert calls == [first] and schema.count(schema.posts) == 0
+    store.before_delete = None
+    assert store.before_delete is None
+    second = _user(store, "second@example.com")
+    schema.add_post(2, second)
+    with pytest.raises(UserDeletionRefusedError):
+        store.delete_user(second)
+    assert calls == [first] and store.get_user(second).id == second

@@ -186,9 +186,9 @@ def test_a_hook_that_raises_changes_nothing(schema: Schema) -> None:
 def test_the_hook_does_not_run_for_a_missing_user(schema: Schema) -> None:
     calls: list[str] = []
     store = schema.store(before_delete=lambda deletion: calls.append(deletion.user_id))
-    with pytest.raises(UserNotFoundError):
+    with pytest.raises(UserNotFoundError) as missing:
         store.delete_user("a" * 24)
-    assert calls == []
+    assert calls == [] and str(missing.value) == "a" * 24
 
 
 def test_anonymise_keeps_the_row_for_the_foreign_keys_and_frees_the_address(schema: Schema) -> None:
@@ -477,3 +477,17 @@ def test_the_hook_may_be_set_and_removed_after_construction(schema: Schema) -> N
     with pytest.raises(UserDeletionRefusedError):
         store.delete_user(second)
     assert calls == [first] and store.get_user(second).id == second
+
+
+def test_sqlite_says_only_what_it_knows_when_no_key_still_refers_to_the_user(sqlite_schema: SQLiteSchema) -> None:
+    """``ON DELETE SET DEFAULT`` to a default that is no user: the key that refuses is not one
+    whose rows refer to the user (they were just re-pointed), so the refusal names none."""
+    users = sqlite_schema.users
+    notes = f"notes_{unique_suffix()}"
+    sqlite_schema.ddl(
+        f"CREATE TABLE {notes} (id INTEGER PRIMARY KEY, "
+        f"author_id VARCHAR(255) DEFAULT 'nobody' REFERENCES {users}(id) ON DELETE SET DEFAULT)"
+    )
+    user_id = _user(sqlite_schema.store)
+    sqlite_schema.insert(notes, 1, user_id)
+    assert sqlite_schema.refusal(user_id) == SQLITE_REFUSAL

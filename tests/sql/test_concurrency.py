@@ -146,19 +146,21 @@ def _race_two(*works: Callable[[], object]) -> list[str]:
     return outcomes
 
 
-def _waits_for_a_lock(engine: Engine, table_name: str) -> bool:
-    """Whether a statement naming ``table_name`` (unique to the test) waits for a lock."""
+def _updating(engine: Engine, table_name: str) -> bool:
+    """Whether an ``UPDATE`` of ``table_name`` (unique to the test) is running: it then waits for
+    the other transaction's row, which it cannot get past before that transaction ends."""
     if engine.dialect.name == "postgresql":
-        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %(pattern)s"
+        query = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE %(pattern)s"
     else:
-        query = "SELECT count(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE %(pattern)s"
+        query = "SELECT count(*) FROM information_schema.processlist WHERE info LIKE %(pattern)s"
     with engine.connect() as connection:
-        return bool(connection.exec_driver_sql(query, {"pattern": f"%{table_name}%"}).scalar())
+        return bool(connection.exec_driver_sql(query, {"pattern": f"UPDATE {table_name} %"}).scalar())
 
 
 def test_an_address_another_transaction_is_taking_is_refused_when_it_commits(server_engine: Engine) -> None:
     """The address is not taken yet when the change looks (the other insert is not committed), so
-    the unique constraint decides: the change waits for the other transaction, then is refused."""
+    the unique constraint decides: the change's UPDATE waits for the other transaction, then is
+    refused."""
     with open_tables(server_engine) as (_storage, users_table):
         store = SQLUserStore(server_engine, users_table)
         mover = store.create_user("mover@example.com", b"h", "alg", b"s")
@@ -182,7 +184,7 @@ def test_an_address_another_transaction_is_taking_is_refused_when_it_commits(ser
             thread = threading.Thread(target=move)
             thread.start()
             deadline = time.monotonic() + 4
-            while not _waits_for_a_lock(server_engine, users_table.name):
+            while not _updating(server_engine, users_table.name):
                 assert time.monotonic() < deadline and thread.is_alive(), outcome
                 time.sleep(0.01)
             other.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -61,10 +62,17 @@ def test_keyword_arguments_override_the_settings(tmp_path: Path) -> None:
         engine.dispose()
 
 
-def test_naive_utc_converts_aware_moments_and_keeps_naive_ones() -> None:
-    two_hours_east = timezone(timedelta(hours=2))
-    assert naive_utc(datetime(2030, 1, 1, 2, 30, tzinfo=two_hours_east)) == datetime(2030, 1, 1, 0, 30)
-    assert naive_utc(datetime(2030, 1, 1, 2, 30)) == datetime(2030, 1, 1, 2, 30)
+def test_naive_utc_converts_aware_moments_and_keeps_naive_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In UTC whatever the machine's time zone (here New York's)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        two_hours_east = timezone(timedelta(hours=2))
+        assert naive_utc(datetime(2030, 1, 1, 2, 30, tzinfo=two_hours_east)) == datetime(2030, 1, 1, 0, 30)
+        assert naive_utc(datetime(2030, 1, 1, 2, 30)) == datetime(2030, 1, 1, 2, 30)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_sqlite_uses_wal_and_a_busy_timeout(sqlite_engine: Engine) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, MetaData, Table, inspect, insert, select, text
 
-from faroe_flask.sql import make_storage_table, make_users_table
+from faroe_flask.sql import create_engine, make_storage_table, make_users_table
 
 from ..backends import unique_suffix
 
@@ -62,6 +62,8 @@ def test_the_storage_table_as_created(engine: Engine, metadata: MetaData) -> Non
     table = make_storage_table(metadata, name)
     metadata.create_all(engine)
     assert _columns(engine, table) == [("key", False, 255), ("value", False, None), ("counter", False, None), ("expires_at", False, None)]
+    # The Table says so too (Alembic's autogenerate compares it with the database).
+    assert [column.nullable for column in table.c] == [False] * 4
     _check_primary_key(engine, table, "key")
     indexes = [(index["name"], index["column_names"], bool(index["unique"])) for index in inspect(engine).get_indexes(name)]
     assert indexes == [(f"ix_{name}_expires_at", ["expires_at"], False)]
@@ -89,6 +91,7 @@ def test_the_users_table_as_created(engine: Engine, metadata: MetaData) -> None:
         ("sessions_counter", False, None),
         ("created_at", False, None),
     ]
+    assert [column.nullable for column in table.c] == [False] * 12
     _check_primary_key(engine, table, "id")
     unique = [(constraint["name"], constraint["column_names"]) for constraint in inspect(engine).get_unique_constraints(name)]
     assert unique == [(f"uq_{name}_email_address", ["email_address"])]
@@ -111,3 +114,25 @@ def test_unknown_user_columns_are_refused_by_name() -> None:
     with pytest.raises(ValueError) as refused:
         make_users_table(MetaData(), "users", {"emial": "email", "id": "user_id"})
     assert str(refused.value) == "unknown user columns: ['emial']"
+
+
+def test_mysql_tables_are_utf8mb4_in_a_database_whose_default_is_not(engine: Engine) -> None:
+    """The table options say InnoDB and utf8mb4 whatever the database's defaults (here latin1)."""
+    if engine.dialect.name != "mysql":
+        pytest.skip("MySQL/MariaDB only")
+    name = f"faroe_latin1_{unique_suffix()}"
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET latin1 COLLATE latin1_swedish_ci")
+    try:
+        latin1 = create_engine(engine.url.set(database=name))
+        try:
+            metadata = MetaData()
+            tables = [make_storage_table(metadata, "storage"), make_users_table(metadata, "users")]
+            metadata.create_all(latin1)
+            for table in tables:
+                _mysql_options(latin1, table)
+        finally:
+            latin1.dispose()
+    finally:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE {name}")

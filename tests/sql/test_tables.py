@@ -136,3 +136,14 @@ def test_mysql_tables_are_utf8mb4_in_a_database_whose_default_is_not(engine: Eng
     finally:
         with engine.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE {name}")
+
+
+def test_the_names_stay_faroes_in_an_application_metadata_with_its_own_naming_convention() -> None:
+    """Faroe's migrations create these names: an application's naming convention must not rename
+    them in its metadata (its autogenerate would then see differences)."""
+    metadata = MetaData(naming_convention={"ix": "idx_%(column_0_label)s", "pk": "pkey_%(table_name)s", "uq": "uniq_%(table_name)s_%(column_0_name)s"})
+    storage = make_storage_table(metadata, "auth_kv")
+    users = make_users_table(metadata, "auth_users")
+    assert [index.name for index in storage.indexes] == ["ix_auth_kv_expires_at"]
+    assert storage.primary_key.name == "pk_auth_kv" and users.primary_key.name == "pk_auth_users"
+    assert [c.name for c in users.constraints if c.name and c.name.startswith("uq")] == ["uq_auth_users_email_address"]

@@ -146,4 +146,4 @@ def test_the_names_stay_faroes_in_an_application_metadata_with_its_own_naming_co
     users = make_users_table(metadata, "auth_users")
     assert [index.name for index in storage.indexes] == ["ix_auth_kv_expires_at"]
     assert storage.primary_key.name == "pk_auth_kv" and users.primary_key.name == "pk_auth_users"
-    assert [c.name for c in users.constraints if c.name and c.name.startswith("uq")] == ["uq_auth_users_email_address"]
+    assert [str(c.name) for c in users.constraints if str(c.name).startswith("uq")] == ["uq_auth_users_email_address"]

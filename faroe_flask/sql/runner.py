@@ -524,7 +524,11 @@ def is_foreign_key_violation(exc: BaseException) -> bool:
         return number in (1216, 1217, 1451, 1452)
     if sqlstate is not None:
         return sqlstate == "23503"
-    return getattr(exc, "sqlite_errorname", None) == "SQLITE_CONSTRAINT_FOREIGNKEY"
+    name = getattr(exc, "sqlite_errorname", None)
+    # SQLite refuses at once for ``ON DELETE RESTRICT``, and says so as a trigger's refusal.
+    return name == "SQLITE_CONSTRAINT_FOREIGNKEY" or (
+        name == "SQLITE_CONSTRAINT_TRIGGER" and str(exc) == "FOREIGN KEY constraint failed"
+    )
 
 
 # MySQL/MariaDB messages of these errors hold schema names only (a value never appears in them).

@@ -10,6 +10,7 @@ Alembic never record Faroe's migrations in two version tables without saying so.
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,7 +109,9 @@ class AppAlembic:
             + lines
             + "\n"
         )
-        return Config(str(self.ini))
+        # Alembic's default stdout is the one of its import: under mutmut's fork server, the
+        # capture stream of the collection run, closed since.
+        return Config(str(self.ini), stdout=sys.stdout)
 
     def check_reports(self, config: Config) -> str:
         """``alembic check``: ``""`` when autogenerate finds nothing, else its report."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -143,3 +144,52 @@ def _race_two(*works: Callable[[], object]) -> list[str]:
     for thread in threads:
         thread.join()
     return outcomes
+
+
+def _updating(engine: Engine, table_name: str) -> bool:
+    """Whether an ``UPDATE`` of ``table_name`` (unique to the test) is running: it then waits for
+    the other transaction's row, which it cannot get past before that transaction ends."""
+    if engine.dialect.name == "postgresql":
+        query = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE %(pattern)s"
+    else:
+        query = "SELECT count(*) FROM information_schema.processlist WHERE info LIKE %(pattern)s"
+    with engine.connect() as connection:
+        return bool(connection.exec_driver_sql(query, {"pattern": f"UPDATE {table_name} %"}).scalar())
+
+
+def test_an_address_another_transaction_is_taking_is_refused_when_it_commits(server_engine: Engine) -> None:
+    """The address is not taken yet when the change looks (the other insert is not committed), so
+    the unique constraint decides: the change's UPDATE waits for the other transaction, then is
+    refused."""
+    with open_tables(server_engine) as (_storage, users_table):
+        store = SQLUserStore(server_engine, users_table)
+        mover = store.create_user("mover@example.com", b"h", "alg", b"s")
+        outcome: list[BaseException | None] = []
+
+        def move() -> None:
+            try:
+                store.update_user_email_address(mover.id, "taken@example.com", 0)
+                outcome.append(None)
+            except BaseException as exc:  # noqa: BLE001 - read back below
+                outcome.append(exc)
+
+        row = {
+            "id": "o" * 24, "email_address": "taken@example.com", "password_hash": b"h", "password_salt": b"s",
+            "password_hash_algorithm_id": "alg", "disabled": False, "display_name": "", "email_address_counter": 0,
+            "password_hash_counter": 0, "disabled_counter": 0, "sessions_counter": 0, "created_at": datetime(2026, 1, 1),
+        }
+        with server_engine.connect() as other:
+            other.begin()
+            other.execute(users_table.insert().values(row))
+            thread = threading.Thread(target=move)
+            thread.start()
+            deadline = time.monotonic() + 4
+            while not _updating(server_engine, users_table.name):
+                assert time.monotonic() < deadline and thread.is_alive(), outcome
+                time.sleep(0.01)
+            other.commit()
+        thread.join(10)
+        (error,) = outcome
+        assert isinstance(error, UserEmailAddressAlreadyUsedError) and str(error) == "email address already used"
+        assert store.get_user(mover.id).email_address == "mover@example.com"
+        assert store.get_user_by_email_address("taken@example.com").id == "o" * 24

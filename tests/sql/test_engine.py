@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +14,11 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, event, insert, s
 from sqlalchemy.exc import DBAPIError
 
 from faroe_flask.sql import SQLStorage, create_engine
-from faroe_flask.sql.engine import SQLIntegrityError
+from faroe_flask.sql.engine import SQLIntegrityError, naive_utc
 from faroe_flask.sql.runner import runner_for
 from faroe_flask.sql.timeouts import DEFAULT_STATEMENT_TIMEOUT
 
-from ..backends import open_engine, open_tables, unique_suffix
+from ..backends import MYSQL_URL_VARIABLE, open_engine, open_tables, unique_suffix
 
 HINT = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
@@ -32,8 +34,45 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     "url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"]
 )
 def test_sqlite_in_memory_is_refused(url: str) -> None:
-    with pytest.raises(ValueError, match="file"):
+    with pytest.raises(ValueError) as refused:
         create_engine(url)
+    assert str(refused.value) == (
+        "SQLite storage needs a database file: an in-memory database is private to one "
+        "connection (use MemoryStorage for a single process instead)"
+    )
+
+
+def test_sqlite_foreign_keys_can_be_left_off_for_migrations(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'migrations.sqlite3'}", sqlite_foreign_keys=False)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        engine.dispose()
+
+
+def test_keyword_arguments_override_the_settings(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'own.sqlite3'}", pool_pre_ping=False, hide_parameters=False)
+    try:
+        assert not engine.pool._pre_ping  # noqa: SLF001 - no public accessor
+        assert not engine.hide_parameters
+        assert engine.pool._recycle == -1  # noqa: SLF001 - SQLAlchemy's default: no recycling
+    finally:
+        engine.dispose()
+
+
+def test_naive_utc_converts_aware_moments_and_keeps_naive_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In UTC whatever the machine's time zone (here New York's)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        two_hours_east = timezone(timedelta(hours=2))
+        assert naive_utc(datetime(2030, 1, 1, 2, 30, tzinfo=two_hours_east)) == datetime(2030, 1, 1, 0, 30)
+        assert naive_utc(datetime(2030, 1, 1, 2, 30)) == datetime(2030, 1, 1, 2, 30)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_sqlite_uses_wal_and_a_busy_timeout(sqlite_engine: Engine) -> None:
@@ -149,3 +188,28 @@ def test_mysql_default_collation_would_ignore_case(mysql_engine: Engine) -> None
         assert found == [("User@x.io",)]
     finally:
         metadata.drop_all(engine)
+
+
+@pytest.mark.parametrize("scheme", ["mysql", "mariadb"])
+def test_mysql_and_mariadb_urls_get_the_same_settings(scheme: str) -> None:
+    url = os.environ.get(MYSQL_URL_VARIABLE)
+    if not url:
+        pytest.skip(f"{MYSQL_URL_VARIABLE} is not set")
+    engine = create_engine(scheme + url[url.index("+"):])
+    try:
+        assert engine.dialect.name == scheme and engine.pool._recycle == 3600  # noqa: SLF001
+        with engine.connect() as connection:
+            row = connection.exec_driver_sql("SELECT @@session.character_set_connection, @@innodb_lock_wait_timeout").one()
+            assert tuple(row) == ("utf8mb4", 5) and connection.get_isolation_level() == "READ COMMITTED"
+            assert connection.connection.dbapi_connection.connect_timeout == 5.0  # type: ignore[union-attr]
+    finally:
+        engine.dispose()
+
+
+def test_a_mysql_charset_in_the_url_is_kept(mysql_engine: Engine) -> None:
+    engine = create_engine(mysql_engine.url.update_query_dict({"charset": "utf8mb3"}))
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT @@session.character_set_connection").scalar() == "utf8mb3"
+    finally:
+        engine.dispose()

@@ -287,7 +287,7 @@ def test_an_application_alembic_setup_runs_faroes_migrations(tmp_path: Path) -> 
             """
         )
     )
-    config = Config(str(tmp_path / "alembic.ini"))
+    config = Config(str(tmp_path / "alembic.ini"), stdout=sys.stdout)  # not the stdout of import time
     sys.path.insert(0, str(tmp_path))
     try:
         command.upgrade(config, "heads")

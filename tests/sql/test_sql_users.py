@@ -159,3 +159,20 @@ def test_errors_never_quote_the_email_address(sql_user_store: SQLUserStore) -> N
     with pytest.raises(UserNotFoundError) as not_found:
         sql_user_store.get_user_by_email_address("other-marker@example.com")
     assert "other-marker" not in str(not_found.value)
+
+
+def test_a_store_given_the_table_name_writes_with_the_tables_types(engine: Engine, metadata: MetaData) -> None:
+    """The columns of a table given by name carry Faroe's types: ``created_at`` is written as the
+    application's own SQLAlchemy queries compare it (on SQLite, text with microseconds)."""
+    name = f"named_users_{unique_suffix()}"
+    table = make_users_table(metadata, name)
+    metadata.create_all(engine)
+    joined = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    store = SQLUserStore(engine, name, clock=lambda: joined)
+    user = store.create_user("named@example.com", b"h", "alg", b"s")
+    with engine.connect() as connection:
+        since = select(table.c.id).where(table.c.created_at >= joined.replace(tzinfo=None))
+        assert connection.execute(since).scalars().all() == [user.id]
+        at = select(table.c.id).where(table.c.created_at == joined.replace(tzinfo=None))
+        assert connection.execute(at).scalars().all() == [user.id]
+    assert store.get_user(user.id) == user

@@ -153,3 +153,78 @@ def test_a_lock_wait_raises_within_the_bound_and_changes_nothing(
         storage.delete(key)
         with pytest.raises(StorageEntryNotFoundError):
             storage.get(key)
+
+
+def _driver_connect_timeout(backend: str, engine: Engine) -> object:
+    """The ``connect_timeout`` the driver connection was opened with (``None``: none given)."""
+    with engine.connect() as connection:
+        dbapi_connection = connection.connection.dbapi_connection
+        if backend == "postgresql":
+            return dbapi_connection.info.get_parameters().get("connect_timeout")  # type: ignore[union-attr]
+        return getattr(dbapi_connection, "connect_timeout", None)
+
+
+def _bounds(backend: str, engine: Engine) -> tuple[object, ...]:
+    """The statement and lock bounds each new connection got."""
+    with engine.connect() as connection:
+        if backend == "postgresql":
+            return tuple(connection.exec_driver_sql(f"SHOW {name}").scalar() for name in ("statement_timeout", "lock_timeout"))
+        if backend == "mysql":
+            return tuple(connection.exec_driver_sql(
+                "SELECT @@innodb_lock_wait_timeout, @@lock_wait_timeout, @@max_statement_time"
+            ).one())
+        return (connection.exec_driver_sql("PRAGMA busy_timeout").scalar(),)
+
+
+@pytest.mark.parametrize(
+    ("statement_timeout", "connect_timeout", "expected"),
+    [
+        (1.2, 2.2, {"postgresql": ("1200ms", "1200ms", "3"), "mysql": (2, 2, 1.2, 2.2), "sqlite": (1200,)}),
+        (2.0004, 0.5, {"postgresql": ("2s", "2s", "2"), "mysql": (3, 3, 2.0, 0.5), "sqlite": (2000,)}),
+        (0.0004, 7, {"postgresql": ("1ms", "1ms", "7"), "sqlite": (1,)}),
+    ],
+)
+def test_fractional_bounds_are_rounded_as_each_database_needs(
+    backend: str, tmp_path: Path, statement_timeout: float, connect_timeout: float, expected: dict[str, tuple[object, ...]]
+) -> None:
+    """Milliseconds (at least 1) on PostgreSQL and SQLite, whole seconds up (at least 1) for
+    MariaDB's lock waits, libpq's whole connect seconds up (at least 2), PyMySQL's as given."""
+    if backend not in expected:
+        pytest.skip("MariaDB's statement bound is in milliseconds: 0.0004 s is no bound there")
+    engine = create_engine(_url(backend, tmp_path), statement_timeout=statement_timeout, connect_timeout=connect_timeout)
+    try:
+        seen = _bounds(backend, engine)
+        if backend != "sqlite":
+            seen += (_driver_connect_timeout(backend, engine),)
+        assert seen == expected[backend]
+    finally:
+        engine.dispose()
+
+
+def test_the_applications_connect_timeout_wins(backend: str, tmp_path: Path) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite opens a file: no connect timeout")
+    engine = create_engine(_url(backend, tmp_path), connect_timeout=3.0, connect_args={"connect_timeout": 9})
+    try:
+        assert _driver_connect_timeout(backend, engine) in ("9", 9)
+    finally:
+        engine.dispose()
+
+
+def test_no_connect_timeout_leaves_the_drivers_default(backend: str, tmp_path: Path) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite opens a file: no connect timeout")
+    engine = create_engine(_url(backend, tmp_path), connect_timeout=None)
+    try:
+        # libpq has none unless given; PyMySQL's own default is 10 s.
+        assert _driver_connect_timeout(backend, engine) == (None if backend == "postgresql" else 10)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["statement_timeout", "connect_timeout"])
+@pytest.mark.parametrize("value", [0, -1.5])
+def test_each_bound_must_be_positive(tmp_path: Path, name: str, value: float) -> None:
+    with pytest.raises(ValueError) as refused:
+        create_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}", **{name: value})  # type: ignore[arg-type]
+    assert str(refused.value) == f"{name} must be a positive number of seconds or None"

@@ -186,9 +186,9 @@ def test_a_hook_that_raises_changes_nothing(schema: Schema) -> None:
 def test_the_hook_does_not_run_for_a_missing_user(schema: Schema) -> None:
     calls: list[str] = []
     store = schema.store(before_delete=lambda deletion: calls.append(deletion.user_id))
-    with pytest.raises(UserNotFoundError):
+    with pytest.raises(UserNotFoundError) as missing:
         store.delete_user("a" * 24)
-    assert calls == []
+    assert calls == [] and str(missing.value) == "a" * 24
 
 
 def test_anonymise_keeps_the_row_for_the_foreign_keys_and_frees_the_address(schema: Schema) -> None:
@@ -292,3 +292,202 @@ def test_sqlite_engines_enforce_foreign_keys(engine: Engine, sql_backend: str) -
         pytest.skip("PostgreSQL and MariaDB always enforce them")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_a_hooks_queries_read_rows_and_say_when_there_are_none(schema: Schema) -> None:
+    """``all`` (an IN list included), ``first`` and ``scalar`` on rows that exist and on none."""
+    read: dict[str, Any] = {}
+
+    def look(deletion: UserDeletionTransaction) -> None:
+        posts = schema.posts
+        read["all"] = deletion.all(select(posts.c.id).where(posts.c.id.in_([1, 3])).order_by(posts.c.id))
+        read["first"] = deletion.first(select(posts.c.id, posts.c.title).where(posts.c.id == 2))
+        read["scalar"] = deletion.scalar(select(posts.c.title).where(posts.c.id == 3))
+        read["no first"] = deletion.first(select(posts.c.id).where(posts.c.id == 99))
+        read["no scalar"] = deletion.scalar(select(posts.c.title).where(posts.c.id == 99))
+        deletion.execute(sa.delete(posts).where(posts.c.author_id == deletion.user_id))
+
+    store = schema.store(before_delete=look)
+    user_id = _user(store)
+    for post_id in (1, 2, 3):
+        schema.add_post(post_id, user_id)
+    store.delete_user(user_id)
+    assert read == {"all": [(1,), (3,)], "first": (2, "t"), "scalar": "t", "no first": None, "no scalar": None}
+    assert schema.count(schema.posts) == 0
+
+
+class SQLiteSchema:
+    """Tables written in SQLite's own DDL, with foreign keys SQLAlchemy does not write: ``ON DELETE
+    RESTRICT``, several keys to the users table from one table, a key without parent columns (the
+    parent's primary key, here two columns in another order than the table's), a key to another
+    unique column."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        suffix = unique_suffix()
+        self.users = f"users_{suffix}"
+        self.created: list[str] = []
+        counters = ", ".join(f"{counter} INTEGER NOT NULL" for counter in COUNTERS)
+        self.ddl(
+            f"CREATE TABLE {self.users} (id VARCHAR(255) NOT NULL UNIQUE, email_address VARCHAR(255) NOT NULL UNIQUE, "
+            "password_hash BLOB NOT NULL, password_salt BLOB NOT NULL, password_hash_algorithm_id VARCHAR(255) NOT NULL, "
+            f"disabled BOOLEAN NOT NULL, {counters}, tenant INTEGER NOT NULL DEFAULT 7, PRIMARY KEY (tenant, id))"
+        )
+        self.store = SQLUserStore(engine, self.users, column_names={"display_name": None, "created_at": None})
+
+    def ddl(self, statement: str) -> None:
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(statement)
+        self.created.insert(0, statement.split()[2])
+
+    def insert(self, table: str, *values: Any) -> None:
+        marks = ", ".join("?" for _ in values)
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(f"INSERT INTO {table} VALUES ({marks})", tuple(values))
+
+    def refusal(self, user_id: str) -> str:
+        with pytest.raises(UserDeletionRefusedError) as refused:
+            self.store.delete_user(user_id)
+        assert self.store.get_user(user_id).id == user_id
+        return str(refused.value)
+
+    def drop(self) -> None:
+        with self.engine.begin() as connection:
+            for table in self.created:
+                connection.exec_driver_sql(f"DROP TABLE {table}")
+
+
+@pytest.fixture
+def sqlite_schema(engine: Engine, sql_backend: str) -> Iterator[SQLiteSchema]:
+    if sql_backend != "sqlite":
+        pytest.skip("PostgreSQL and MariaDB name the refusing constraint themselves")
+    schema = SQLiteSchema(engine)
+    try:
+        yield schema
+    finally:
+        schema.drop()
+
+
+SQLITE_REFUSAL = "foreign key constraint violated (IntegrityError, SQLITE_CONSTRAINT_FOREIGNKEY)"
+
+
+def test_sqlite_names_the_refusing_key_among_several_of_one_table(sqlite_schema: SQLiteSchema) -> None:
+    """SQLite lists a table's foreign keys last declared first: the cascading ``owner_id`` is
+    looked at (and passed over, though review 2 names the user there) before ``reviewer_id``,
+    which refuses."""
+    users = sqlite_schema.users
+    reviews = f"reviews_{unique_suffix()}"
+    sqlite_schema.ddl(
+        f"CREATE TABLE {reviews} (id INTEGER PRIMARY KEY, reviewer_id VARCHAR(255) REFERENCES {users}(id), "
+        f"owner_id VARCHAR(255) REFERENCES {users}(id) ON DELETE CASCADE)"
+    )
+    other = _user(sqlite_schema.store, "other@example.com")
+    user_id = _user(sqlite_schema.store)
+    sqlite_schema.insert(reviews, 1, user_id, other)
+    sqlite_schema.insert(reviews, 2, None, user_id)
+    assert sqlite_schema.refusal(user_id) == f"{SQLITE_REFUSAL}: foreign key {reviews}(reviewer_id) REFERENCES {users}(id)"
+
+
+def test_sqlite_names_a_restricting_key_and_a_key_to_another_column(sqlite_schema: SQLiteSchema) -> None:
+    users = sqlite_schema.users
+    bans = f"bans_{unique_suffix()}"
+    letters = f"letters_{unique_suffix()}"
+    sqlite_schema.ddl(f"CREATE TABLE {bans} (id INTEGER PRIMARY KEY, user_id VARCHAR(255) REFERENCES {users}(id) ON DELETE RESTRICT)")
+    sqlite_schema.ddl(f"CREATE TABLE {letters} (id INTEGER PRIMARY KEY, email VARCHAR(255) REFERENCES {users}(email_address))")
+    banned = _user(sqlite_schema.store, "banned@example.com")
+    sqlite_schema.insert(bans, 1, banned)
+    # SQLite refuses a RESTRICT key at once, as a trigger would: the refusal still names the key.
+    restricted = SQLITE_REFUSAL.replace("FOREIGNKEY", "TRIGGER")
+    assert sqlite_schema.refusal(banned) == f"{restricted}: foreign key {bans}(user_id) REFERENCES {users}(id)"
+    written = _user(sqlite_schema.store, "written@example.com")
+    sqlite_schema.insert(letters, 1, "written@example.com")
+    assert sqlite_schema.refusal(written) == f"{SQLITE_REFUSAL}: foreign key {letters}(email) REFERENCES {users}(email_address)"
+
+
+def test_sqlite_names_a_key_to_the_parents_two_column_primary_key(sqlite_schema: SQLiteSchema) -> None:
+    """``FOREIGN KEY (tenant, member) REFERENCES users``: the parent's primary key (tenant, id),
+    in the key's order, not the table's."""
+    users = sqlite_schema.users
+    members = f"members_{unique_suffix()}"
+    sqlite_schema.ddl(
+        f"CREATE TABLE {members} (id INTEGER PRIMARY KEY, tenant INTEGER NOT NULL, member VARCHAR(255) NOT NULL, "
+        f"FOREIGN KEY (tenant, member) REFERENCES {users})"
+    )
+    user_id = _user(sqlite_schema.store)
+    sqlite_schema.insert(members, 1, 7, user_id)
+    assert sqlite_schema.refusal(user_id) == (
+        f"{SQLITE_REFUSAL}: foreign key {members}(tenant, member) REFERENCES {users}(tenant, id)"
+    )
+
+
+def test_anonymise_clears_every_personal_field_and_moves_every_counter(schema: Schema) -> None:
+    """Field by field, with the ids the store generates: the user's, then the placeholder's."""
+    ids = iter(["u" * 24, "p" * 24])
+    seen: list[dict[str, Any]] = []
+    store = schema.store(
+        deletion="anonymise", generate_user_id=lambda: next(ids), before_delete=lambda deletion: seen.append(dict(deletion.row))
+    )
+    user_id = _user(store)
+    store.set_user_display_name(user_id, "Ada")
+    store.set_user_disabled(user_id, False)
+    keys = schema.users.c.keys()
+    (before,) = [dict(zip(keys, row)) for row in schema.rows(schema.users)]
+    store.delete_user(user_id)
+    assert seen == [before]
+    (after,) = [dict(zip(keys, row)) for row in schema.rows(schema.users)]
+    assert after == {
+        **before,
+        "email_address": "deleted:" + "p" * 24,
+        "password_hash": b"",
+        "password_salt": b"",
+        "password_hash_algorithm_id": "none",
+        "disabled": True,
+        "display_name": "",
+        **{counter: before[counter] + 1 for counter in COUNTERS},
+    }
+    assert before["display_name"] == "Ada" and before["disabled_counter"] == 1 and not before["disabled"]
+
+
+def test_deletion_is_delete_or_anonymise(engine: Engine) -> None:
+    users = make_users_table(MetaData(), f"users_{unique_suffix()}")
+    with pytest.raises(ValueError) as refused:
+        SQLUserStore(engine, users, deletion="erase")  # type: ignore[arg-type]
+    assert str(refused.value) == "deletion must be one of delete, anonymise"
+
+
+def test_the_hook_may_be_set_and_removed_after_construction(schema: Schema) -> None:
+    calls: list[str] = []
+
+    def remove_posts(deletion: UserDeletionTransaction) -> None:
+        calls.append(deletion.user_id)
+        deletion.execute(sa.delete(schema.posts).where(schema.posts.c.author_id == deletion.user_id))
+
+    store = schema.store()
+    assert store.before_delete is None
+    store.before_delete = remove_posts
+    assert store.before_delete is remove_posts
+    first = _user(store, "first@example.com")
+    schema.add_post(1, first)
+    store.delete_user(first)
+    assert calls == [first] and schema.count(schema.posts) == 0
+    store.before_delete = None
+    assert store.before_delete is None
+    second = _user(store, "second@example.com")
+    schema.add_post(2, second)
+    with pytest.raises(UserDeletionRefusedError):
+        store.delete_user(second)
+    assert calls == [first] and store.get_user(second).id == second
+
+
+def test_sqlite_says_only_what_it_knows_when_no_key_still_refers_to_the_user(sqlite_schema: SQLiteSchema) -> None:
+    """``ON DELETE SET DEFAULT`` to a default that is no user: the key that refuses is not one
+    whose rows refer to the user (they were just re-pointed), so the refusal names none."""
+    users = sqlite_schema.users
+    notes = f"notes_{unique_suffix()}"
+    sqlite_schema.ddl(
+        f"CREATE TABLE {notes} (id INTEGER PRIMARY KEY, "
+        f"author_id VARCHAR(255) DEFAULT 'nobody' REFERENCES {users}(id) ON DELETE SET DEFAULT)"
+    )
+    user_id = _user(sqlite_schema.store)
+    sqlite_schema.insert(notes, 1, user_id)
+    assert sqlite_schema.refusal(user_id) == SQLITE_REFUSAL

@@ -206,6 +206,13 @@ def equivalents_table(equivalent: dict[str, str], reasons: dict[str, str]) -> li
     return lines
 
 
+def killed_by_hand_table(by_hand: dict[str, str]) -> list[str]:
+    """The mutants killed by hand as docs/mutation-testing.md shows them, with the killing test."""
+    lines = ["| mutant | killed by |", "| --- | --- |"]
+    lines += [f"| `{name.removeprefix('faroe_flask.')}` | `{test}` |" for name, test in sorted(by_hand.items())]
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("targets", nargs="*", help="group names, module paths or dotted module names")
@@ -218,13 +225,14 @@ def main() -> int:
     )
     parser.add_argument(
         "--equivalents", action="store_true",
-        help="print the table of accepted equivalents for docs/mutation-testing.md and stop",
+        help="print docs/mutation-testing.md's tables of equivalents and of mutants killed by hand, and stop",
     )
     options = parser.parse_args()
     tool, groups, equivalent, by_hand = load_settings()
     if options.equivalents:
         reasons = dict(tool["faroe_flask"]["mutation"].get("reasons", {}))
         print("\n".join(equivalents_table(equivalent, reasons)))
+        print("\n".join(["", *killed_by_hand_table(by_hand)]))
         return 0
     if not options.targets:
         parser.error("name at least one group or module")

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from faroe_flask.flask import rejections
 from faroe_flask.flask.rejections import MAX_REASONS_COUNTED, MAX_REASONS_LOGGED, RejectionLog
 
 from .conftest import AppFactory
@@ -22,8 +23,21 @@ class ManualClock:
         return self.now
 
 
+_LOGGER = "faroe_flask"
+
+
+@pytest.fixture(autouse=True)
+def own_logger(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """The rejection logs a test makes (itself or through an app) write to a child of
+    ``faroe_flask`` of their own: a summary that another test's log still has pending (its timer
+    fires up to a minute later) cannot land among this test's lines."""
+    global _LOGGER
+    _LOGGER = f"faroe_flask.test_rejection_log.{request.node.name}"
+    monkeypatch.setattr(rejections, "_logger", logging.getLogger(_LOGGER))
+
+
 def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [record.getMessage() for record in caplog.records if record.name == "faroe_flask"]
+    return [record.getMessage() for record in caplog.records if record.name == _LOGGER]
 
 
 def test_the_first_of_each_reason_is_logged_and_the_rest_summed_up(caplog: pytest.LogCaptureFixture) -> None:
@@ -281,7 +295,10 @@ def test_the_interval_must_be_positive(interval: float) -> None:
         RejectionLog(interval=interval)
 
 
-def test_the_default_interval_logger_and_subject(caplog: pytest.LogCaptureFixture) -> None:
+def test_the_default_interval_logger_and_subject(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.undo()  # the module's own default logger, not this file's per-test one
     log = RejectionLog()
     assert log.interval == 60.0 and log.logger is logging.getLogger("faroe_flask") and log.subject == "faroe"
     other = logging.getLogger("faroe_flask.user_server")

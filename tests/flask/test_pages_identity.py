@@ -354,3 +354,30 @@ def test_the_largest_fields_allowed_are_kept_with_the_flow(make_app: AppFactory,
     assert received == [{"about": emoji * 1000, "motto": "\u00e9" * 1000}]
 
 
+
+
+def test_only_the_signup_form_carries_the_applications_fields(site: Site) -> None:
+    ids = {page: re.findall(r'<input id="(\w+)"', site.browser().get(f"/account/{page}").body)
+           for page in ("signup", "signin", "reset")}
+    assert ids["signup"][:3] == ["email_address", "username", "nickname"]
+    for page in ("signin", "reset"):
+        assert "username" not in ids[page] and "nickname" not in ids[page] and ids[page][0] == "email_address"
+
+
+def test_an_apps_own_entry_template_sees_what_was_typed_as_email_address(make_app: AppFactory) -> None:
+    """``email_address`` stays in an entry form's context for templates written before usernames:
+    empty on a fresh form, what was typed after a refused one."""
+    import jinja2
+
+    app = pages_app(make_app)
+    app.jinja_loader = jinja2.DictLoader({
+        "faroe/pages/signin.html": (
+            '{% import "faroe/pages/_forms.html" as forms with context %}'
+            "<p>typed=[{{ email_address }}]</p><form>{{ forms.csrf() }}</form>"
+        ),
+    })
+    with serve(app) as url:
+        browser = HttpBrowser(url)
+        assert "<p>typed=[]</p>" in browser.get("/account/signin").body
+        answer = browser.post("/account/signin", email_address="nobody@example.com", password="wrong password 1")
+        assert "<p>typed=[nobody@example.com]</p>" in answer.body

@@ -272,6 +272,7 @@ def test_the_application_changes_the_headers(make_app: AppFactory) -> None:
             "x-frame-options": "SAMEORIGIN",
             "Referrer-Policy": None,
             "Permissions-Policy": "camera=()",
+            "X-Robots-Tag": "noindex",
         },
     )
     with serve(app) as url:
@@ -279,6 +280,7 @@ def test_the_application_changes_the_headers(make_app: AppFactory) -> None:
     assert headers["Content-Security-Policy"] == "frame-ancestors 'self'; script-src 'self' https://challenges.example"
     assert headers.get_all("X-Frame-Options") == ["SAMEORIGIN"]
     assert headers["Referrer-Policy"] is None and headers["Permissions-Policy"] == "camera=()"
+    assert headers["X-Robots-Tag"] == "noindex"
     assert headers["Cache-Control"] == "no-store"
 
 

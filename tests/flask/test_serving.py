@@ -556,7 +556,8 @@ def test_the_cap_counts_an_ipv6_client_by_its_configured_network(make_app: AppFa
 
 @pytest.mark.parametrize("proxy", ["127.0.0.1", "*"])
 def test_the_trusted_proxy_is_not_capped(make_app: AppFactory, proxy: str) -> None:
-    app = make_app({"FAROE_SERVE_CONNECTIONS_PER_ADDRESS": 2, "FAROE_SERVE_TRUSTED_PROXY": proxy})
+    app = make_app({"FAROE_SERVE_CONNECTIONS_PER_ADDRESS": 2, "FAROE_SERVE_TRUSTED_PROXY": proxy,
+                    "FAROE_SERVE_TRUSTED_PROXY_HEADERS": "x-forwarded-for"})
     with serve_production(app) as (server, socket_map, port):
         held = half_open(port, 4)
         try:

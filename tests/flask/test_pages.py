@@ -1372,3 +1372,119 @@ def test_a_signup_that_expires_or_cannot_sign_in_at_completion(
     assert pages.get("/account/signup/password").headers["Location"] == "/account/signup"  # over
     storage.full = False
     assert sign_in(pages).headers["Location"] == "/"  # the account is ready
+
+
+# Edges found by mutation testing, round 3 ---------------------------------------------------------
+
+
+def test_the_password_step_names_the_address_for_password_managers(
+    pages: Pages, email_sender: CapturingEmailSender
+) -> None:
+    """The password step's form holds the address as a hidden ``username`` (so that a password
+    manager saves the new password under it), on the page and when it comes back with an error."""
+    pages.post("/account/signup", email_address=EMAIL)
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    hidden = f'<input type="email" name="username" value="{EMAIL}" autocomplete="username" hidden readonly>'
+    shown = pages.get("/account/signup/password")
+    assert shown.status_code == 200 and hidden in shown.get_data(as_text=True)
+    weak = pages.post("/account/signup/password", password=WEAK_PASSWORD)
+    assert weak.status_code == 422 and error_of(weak) == MESSAGES["weak_password"]
+    assert hidden in weak.get_data(as_text=True)
+
+
+class FailingCreateUserStore(MemoryUserStore):
+    """Memory user store that cannot create a user while ``stuck``."""
+
+    stuck = False
+
+    def create_user(self, *args: Any, **kwargs: Any) -> Any:
+        if self.stuck:
+            raise ConnectionError("the user store is unreachable")
+        return super().create_user(*args, **kwargs)
+
+
+def test_a_signup_that_fails_at_completion_ends_and_starts_again(
+    make_app: AppFactory, email_sender: CapturingEmailSender
+) -> None:
+    """complete_signup answers internal_error (the user store is down): the browser is sent back
+    to the start with the sentence, signed out, and the flow is over on both sides."""
+    users = FailingCreateUserStore()
+    app = make_app(config=PAGES_CONFIG, user_store=users)
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    pages.post("/account/signup", email_address=EMAIL)
+    pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
+    users.stuck = True
+    seen = action_log(app)
+    failed = pages.post("/account/signup/password", password=PASSWORD)
+    assert failed.headers["Location"] == "/account/signup"
+    assert seen == [("set_signup_password", "ok"), ("complete_signup", "internal_error"), ("delete_signup", "ok")]
+    assert notices(pages.get("/account/signup")) == [("error", MESSAGES["internal_error"])]
+    assert pages.client.get_cookie("faroe_session") is None
+    assert pages.get("/account/signup/password").headers["Location"] == "/account/signup"  # over
+    users.stuck = False
+    assert sign_up(pages, email_sender).headers["Location"] == "/"  # a new sign-up goes through
+
+
+class FailingWritesStorage(MemoryStorage):
+    """Memory storage that cannot add a record under ``failing`` (a key prefix), as an
+    unreachable database would."""
+
+    failing = ""
+
+    def add(self, key: str, value: bytes, expires_at: datetime) -> None:
+        if self.failing and key.startswith(self.failing):
+            raise ConnectionError("the storage is unreachable")
+        super().add(key, value, expires_at)
+
+
+class StuckCounterUserStore(MemoryUserStore):
+    """Memory user store that cannot change a sessions counter while ``stuck``."""
+
+    stuck = False
+
+    def increment_user_sessions_counter(self, *args: Any, **kwargs: Any) -> Any:
+        if self.stuck:
+            raise ConnectionError("the user store is unreachable")
+        return super().increment_user_sessions_counter(*args, **kwargs)
+
+
+@pytest.mark.parametrize(("path", "form", "records"), [
+    ("/account/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, PASSWORD_UPDATE_RECORDS),
+    ("/account/delete", {"current_password": PASSWORD}, DELETION_RECORDS),
+])
+def test_a_flow_that_cannot_start_shows_its_own_form_with_a_reference(
+    make_app: AppFactory, email_sender: CapturingEmailSender, path: str, form: dict[str, str], records: str
+) -> None:
+    storage = FailingWritesStorage()
+    app = make_app(config=PAGES_CONFIG, storage=storage)
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    sign_up(pages, email_sender)
+    storage.failing = records
+    failed = pages.post(path, **form)
+    body = failed.get_data(as_text=True)
+    assert failed.status_code == 503 and error_of(failed) == MESSAGES["internal_error"]
+    assert f'action="{path}"' in body and re.search(r"Reference: <code>[a-z2-9]{24}</code>", body)
+    assert pages.get("/account/").status_code == 200  # still signed in
+    storage.failing = ""
+    assert pages.post(path, **form).status_code == 302  # and it works once the storage is back
+
+
+def test_signing_out_everywhere_that_fails_says_so_and_stays_signed_in(
+    make_app: AppFactory, email_sender: CapturingEmailSender
+) -> None:
+    users = StuckCounterUserStore()
+    app = make_app(config=PAGES_CONFIG, user_store=users)
+    app.register_blueprint(create_pages_blueprint())
+    pages = Pages(app.test_client())
+    sign_up(pages, email_sender)
+    users.stuck = True
+    failed = pages.post("/account/signout-everywhere")
+    body = failed.get_data(as_text=True)
+    assert failed.status_code == 503 and error_of(failed) == MESSAGES["internal_error"]
+    assert 'action="/account/signout-everywhere"' in body and "<h1>Sign out everywhere</h1>" in body
+    assert re.search(r"Reference: <code>[a-z2-9]{24}</code>", body)
+    assert pages.client.get_cookie("faroe_session") is not None and pages.get("/account/").status_code == 200
+    users.stuck = False
+    assert pages.post("/account/signout-everywhere").headers["Location"] == "/account/signin"

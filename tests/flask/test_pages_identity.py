@@ -190,6 +190,11 @@ def test_a_value_taken_meanwhile_is_asked_for_again_before_anything_is_created(
     assert refused.error == MESSAGES["invalid_signup_fields"]
     assert 'action="/account/signup/fields"' in refused.body and not refused.set_cookies("faroe_session")
     assert not site.has_user(GRACE) and len(site.received) == 1
+    # The browser's back button and the password again: set already, so on to the same check.
+    back = first.post("/account/signup/password", password=PASSWORD)
+    assert back.status == 422 and field_error(back, "username") == "This username is taken."
+    assert back.error == MESSAGES["invalid_signup_fields"] and 'action="/account/signup/fields"' in back.body
+    assert not site.has_user(GRACE) and len(site.received) == 1
     # The page comes back on a GET with what was kept; a wrong value again is shown again.
     assert 'value="lin"' in input_of(first.get("/account/signup/fields").body, "username")
     again = first.post("/account/signup/fields", username="")

@@ -305,3 +305,29 @@ def test_the_filters_hide_faroes_tables_only_and_keep_the_applications_own_filte
     assert include_object(app_users, "faroe_users", "table", False, None)
     assert include_object(app_users.c.id, "id", "column", False, None)
     assert not include_object(None, "app_private", "column", True, None)
+
+
+def test_the_applications_own_filters_get_exactly_what_alembic_passed() -> None:
+    from sqlalchemy import Column, Integer, MetaData, Table
+
+    from faroe_flask.sql import alembic_filters, faroe_table_names
+
+    config = Config()
+    config.set_main_option("faroe_users_table", "auth_users")
+    config.set_main_option("faroe_version_table", "auth_version")
+    assert faroe_table_names(config) == {"faroe_storage", "auth_users", "auth_version", "faroe_alembic_version"}
+    assert faroe_table_names() == {"faroe_storage", "faroe_users", "faroe_alembic_version"}
+    names: list[tuple[Any, ...]] = []
+    objects: list[tuple[Any, ...]] = []
+    filters = alembic_filters(
+        config,
+        include_name=lambda *arguments: names.append(arguments) is None,
+        include_object=lambda *arguments: objects.append(arguments) is None,
+    )
+    parents = {"schema_name": "app"}
+    column = Table("app_things", MetaData(), Column("id", Integer, primary_key=True)).c.id
+    reflected = Column("id", Integer)
+    assert filters["include_name"]("id", "column", parents)
+    assert filters["include_object"](column, "id", "column", True, reflected)
+    assert names == [("id", "column", parents)]
+    assert objects == [(column, "id", "column", True, reflected)]

@@ -19,8 +19,15 @@ from sqlalchemy import column as text_column
 from faroe_flask import UserEmailAddressAlreadyUsedError, UserNotFoundError
 from faroe_flask.sql import SQLError, SQLIntegrityError, SQLStorage, SQLUserStore
 from faroe_flask.sql.migrate import URL_ENVIRONMENT_VARIABLE, database_url
-from faroe_flask.sql.runner import describe_error, is_unique_violation, runner_for
+from faroe_flask.sql.runner import (
+    describe_constraint,
+    describe_error,
+    is_foreign_key_violation,
+    is_unique_violation,
+    runner_for,
+)
 
+from ..backends import unique_suffix
 from .test_runner_failures import HINT
 
 _CODES = {  # what each database says of a duplicate key and a NULL in a NOT NULL column: the kind,
@@ -467,3 +474,88 @@ def test_sqlite_timestamps_are_stored_as_sqlalchemy_writes_them(tmp_path: Path) 
             assert stored == "2030-01-02 03:04:05.000000"
     finally:
         engine.dispose()
+
+
+# Edges found by mutation testing, round 3 ---------------------------------------------------------
+
+_MYSQL_FOREIGN_KEY_TEXT = (
+    "Cannot delete or update a parent row: a foreign key constraint fails "
+    "(`test`.`orders`, CONSTRAINT `fk_orders_user` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`))"
+)
+
+
+@pytest.mark.parametrize(
+    ("error", "foreign_key", "described"),
+    [
+        # MySQL/MariaDB: every foreign-key error number, with and without a message it can read
+        *[(pymysql.err.IntegrityError(number, _MYSQL_FOREIGN_KEY_TEXT), True, "constraint fk_orders_user on table orders")
+          for number in (1216, 1217, 1451, 1452)],
+        (pymysql.err.IntegrityError(1452, "a foreign key constraint fails"), True, None),
+        (pymysql.err.IntegrityError(1451), True, None),
+        (pymysql.err.IntegrityError(1218, _MYSQL_FOREIGN_KEY_TEXT), False, None),  # another error number
+        (pymysql.err.IntegrityError(1453, _MYSQL_FOREIGN_KEY_TEXT), False, None),
+        (pymysql.err.IntegrityError(1062, "Duplicate entry 'a@example.com' for key 'uq_email'"), False, "key uq_email"),
+        (pymysql.err.IntegrityError(1586, "Duplicate entry 'a@example.com' for key 'uq_email'"), False, "key uq_email"),
+        (pymysql.err.IntegrityError(1587, "Duplicate entry 'a@example.com' for key 'uq_email'"), False, None),
+        (pymysql.err.IntegrityError(1062, "Duplicate entry 'a@example.com'"), False, None),
+        (pymysql.err.IntegrityError(1048, "Column 'email_address' cannot be null"), False, "column email_address"),
+        (pymysql.err.IntegrityError(1048, "cannot be null"), False, None),
+        # A driver error with no code and no SQLite error name
+        (RuntimeError("FOREIGN KEY constraint failed"), False, None),
+    ],
+)
+def test_foreign_key_refusals_and_constraints_by_error_number(
+    error: BaseException, foreign_key: bool, described: str | None
+) -> None:
+    assert is_foreign_key_violation(error) is foreign_key
+    assert describe_constraint(error) == described
+
+
+def test_a_sqlite_trigger_refusal_is_not_a_foreign_key_refusal(tmp_path: Path) -> None:
+    """SQLite reports ``ON DELETE RESTRICT`` as a trigger's refusal with a fixed text; an
+    application trigger's own refusal has the same error name and its own text."""
+    connection = sqlite3.connect(tmp_path / "trigger.sqlite3")
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    connection.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) ON DELETE RESTRICT)")
+    connection.execute(
+        "CREATE TRIGGER no_zero BEFORE INSERT ON parent WHEN NEW.id = 0 BEGIN SELECT RAISE(ABORT, 'no zero'); END"
+    )
+    connection.execute("INSERT INTO parent VALUES (1)")
+    connection.execute("INSERT INTO child VALUES (1)")
+    with pytest.raises(sqlite3.IntegrityError) as restricted:
+        connection.execute("DELETE FROM parent WHERE id = 1")
+    with pytest.raises(sqlite3.IntegrityError) as triggered:
+        connection.execute("INSERT INTO parent VALUES (0)")
+    connection.close()
+    assert restricted.value.sqlite_errorname == triggered.value.sqlite_errorname == "SQLITE_CONSTRAINT_TRIGGER"
+    assert is_foreign_key_violation(restricted.value) is True
+    assert is_foreign_key_violation(triggered.value) is False
+
+
+def test_an_integrity_error_says_its_kind() -> None:
+    assert str(SQLIntegrityError(False, "error 3819")) == "integrity constraint violated (error 3819)"
+    assert SQLIntegrityError(False, "error 3819").foreign_key_violation is False
+    assert str(SQLIntegrityError(True, "error 1062", "key k")) == "unique constraint violated (error 1062): key k"
+    refused = SQLIntegrityError(False, "error 1451", foreign_key_violation=True)
+    assert str(refused) == "foreign key constraint violated (error 1451)" and refused.foreign_key_violation
+
+
+def test_a_postgresql_constraint_of_no_table_is_named_alone(sql_backend: str, engine: Engine) -> None:
+    """A domain's CHECK belongs to no table: the constraint is named without one."""
+    if sql_backend != "postgresql":
+        pytest.skip("domains are PostgreSQL's")
+    domain = f"positive_{unique_suffix()}"
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(f"CREATE DOMAIN {domain} AS integer CONSTRAINT {domain}_check CHECK (VALUE > 0)")
+        connection.commit()
+        with pytest.raises(Exception) as raised:
+            cursor.execute(f"SELECT (-1)::{domain}")
+        connection.rollback()
+        assert describe_constraint(raised.value) == f"constraint {domain}_check"
+        cursor.execute(f"DROP DOMAIN {domain}")
+        connection.commit()
+    finally:
+        connection.close()

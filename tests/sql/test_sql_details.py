@@ -559,3 +559,99 @@ def test_a_postgresql_constraint_of_no_table_is_named_alone(sql_backend: str, en
         connection.commit()
     finally:
         connection.close()
+
+
+def _legacy_users(store: Any, legacy: list[str | None]) -> list[str]:
+    """Users of ``store`` whose legacy column holds ``legacy`` (in id order) and no algorithm."""
+    from sqlalchemy import update
+
+    table, ids = store.table, []
+    for index, value in enumerate(legacy):
+        user = store.create_user(f"legacy{index}@example.com", b"h", "placeholder", b"s")
+        new_id = f"{index:02d}" + "b" * 22
+        with store.engine.begin() as connection:
+            connection.execute(update(table).where(table.c.id == user.id).values(
+                id=new_id, legacy=value, password_hash_algorithm_id=None))
+        ids.append(new_id)
+    return ids
+
+
+def test_importing_reads_one_batch_at_a_time(legacy_store: Any) -> None:
+    """Five rows, batches of two: three reads, the last one short; each read asks for two rows."""
+    from sqlalchemy import event
+    from werkzeug.security import generate_password_hash
+
+    from faroe_flask.sql import import_werkzeug_hashes
+
+    fast_hash = generate_password_hash("old password", "pbkdf2:sha256:1000")
+    _legacy_users(legacy_store, [fast_hash, "not a hash", fast_hash, "nor this", fast_hash])
+    reads: list[str] = []
+
+    def count(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "legacy_pw" in statement:
+            reads.append(statement)
+
+    event.listen(legacy_store.engine, "before_cursor_execute", count)
+    try:
+        report = import_werkzeug_hashes(legacy_store, "legacy", batch_size=2)
+    finally:
+        event.remove(legacy_store.engine, "before_cursor_execute", count)
+    assert (report.converted, report.unsupported) == (3, 2)
+    assert len(reads) == 3
+
+
+@pytest.mark.parametrize("changed", [1, 2])
+def test_a_password_changed_during_the_import_is_not_overwritten(legacy_store: Any, changed: int) -> None:
+    """The application rehashes users' passwords (its own algorithm id) between the import's read
+    and its write: the write leaves those rows alone, and the report does not count them."""
+    from sqlalchemy import event, update
+    from werkzeug.security import generate_password_hash
+
+    from faroe_flask.sql import import_werkzeug_hashes
+
+    if legacy_store.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite: the import's transaction lets no other writer in between its read and write")
+    fast_hash = generate_password_hash("old password", "pbkdf2:sha256:1000")
+    first, second = _legacy_users(legacy_store, [fast_hash, fast_hash])
+    table, engine = legacy_store.table, legacy_store.engine
+    fired: list[str] = []
+
+    def change_one_first(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE") and not fired:
+            fired.append(statement)
+            with engine.begin() as other:  # another connection: the application, meanwhile
+                other.execute(update(table).where(table.c.id.in_([first, second][:changed])).values(
+                    password_hash=b"new", password_hash_algorithm_id="argon2id.3.65536.1.32"))
+
+    event.listen(engine, "before_cursor_execute", change_one_first)
+    try:
+        report = import_werkzeug_hashes(legacy_store, "legacy")
+    finally:
+        event.remove(engine, "before_cursor_execute", change_one_first)
+    assert fired
+    assert report.converted == 2 - changed
+    for index, user_id in enumerate((first, second)):
+        user = legacy_store.get_user(user_id)
+        if index < changed:
+            assert (user.password_hash, user.password_hash_algorithm_id) == (b"new", "argon2id.3.65536.1.32")
+        else:
+            assert user.password_hash_algorithm_id.startswith("werkzeug.")
+
+
+def test_importing_through_a_store_given_the_tables_name(legacy_store: Any) -> None:
+    """A store given the table by name knows Faroe's columns only: the legacy column is named as
+    it is in the database; a name that is not an identifier is refused."""
+    from werkzeug.security import generate_password_hash
+
+    from faroe_flask.sql import import_werkzeug_hashes
+
+    fast_hash = generate_password_hash("old password", "pbkdf2:sha256:1000")
+    ids = _legacy_users(legacy_store, [fast_hash, "not a hash", None])
+    named = SQLUserStore(legacy_store.engine, legacy_store.table.name)
+    with pytest.raises(ValueError) as raised:
+        import_werkzeug_hashes(named, "legacy_pw; DROP TABLE x")
+    assert str(raised.value) == f"table {legacy_store.table.name} has no column legacy_pw; DROP TABLE x"
+    report = import_werkzeug_hashes(named, "legacy_pw")
+    assert (report.converted, report.unsupported) == (1, 1)
+    assert named.get_user(ids[0]).password_hash_algorithm_id == next(iter(report.algorithm_ids))
+    assert named.get_user(ids[0]).password_hash_algorithm_id.startswith("werkzeug.")

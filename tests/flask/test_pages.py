@@ -1488,3 +1488,16 @@ def test_signing_out_everywhere_that_fails_says_so_and_stays_signed_in(
     assert pages.client.get_cookie("faroe_session") is not None and pages.get("/account/").status_code == 200
     users.stuck = False
     assert pages.post("/account/signout-everywhere").headers["Location"] == "/account/signin"
+
+
+def test_the_signup_form_keeps_where_to_go_afterwards(pages: Pages) -> None:
+    form = pages.get("/account/signup?next=/private").get_data(as_text=True)
+    assert '<input type="hidden" name="next" value="/private">' in form
+    assert 'href="/account/signin?next=/private"' in form
+
+
+def test_a_wrong_code_keeps_the_address_on_the_page(pages: Pages, email_sender: CapturingEmailSender) -> None:
+    pages.post("/account/signup", email_address=EMAIL)
+    wrong = pages.post("/account/signup/verify", code="WRONGCDE")
+    assert wrong.status_code == 422 and error_of(wrong) == MESSAGES["incorrect_email_address_verification_code"]
+    assert f"We sent a code to <strong>{EMAIL}</strong>." in wrong.get_data(as_text=True)

@@ -169,6 +169,9 @@ def test_the_signup_form_carries_checks_and_hands_over_the_applications_fields(
         assert 'aria-invalid="true"' in username and 'aria-describedby="username-error"' in username
         assert f'value="{GRACE}"' in input_of(answer.body, "email_address")
     assert email_sender.messages == [] and site.received == []
+    # Where to go afterwards is kept on the page that comes back with the errors.
+    kept = browser.post("/account/signup?next=/private", email_address=GRACE, next="/private")
+    assert kept.status == 422 and '<input type="hidden" name="next" value="/private">' in kept.body
 
     done = start(browser, email_sender, GRACE, username=" grace ", nickname=" G ")
     assert done.status == 302 and done.set_cookies("faroe_session")

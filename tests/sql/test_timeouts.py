@@ -228,3 +228,44 @@ def test_each_bound_must_be_positive(tmp_path: Path, name: str, value: float) ->
     with pytest.raises(ValueError) as refused:
         create_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}", **{name: value})  # type: ignore[arg-type]
     assert str(refused.value) == f"{name} must be a positive number of seconds or None"
+
+
+class _MySQLServerConnection:
+    """What ``_mysql`` sees of a MySQL (not MariaDB) server's connection: its version and the
+    statements run on it. MySQL itself cannot run here (Debian ships MariaDB only), so this stands
+    in for the server, and the statement is read back instead of being run."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        self.statements: list[str] = []
+        self.closed_cursors = 0
+
+    def get_server_info(self) -> str:
+        return self.version
+
+    def cursor(self) -> "_MySQLServerConnection":
+        return self
+
+    def execute(self, statement: str) -> None:
+        self.statements.append(statement)
+
+    def close(self) -> None:
+        self.closed_cursors += 1
+
+
+@pytest.mark.parametrize(
+    ("seconds", "whole", "milliseconds"), [(0.0004, 1, 1), (0.0016, 1, 2), (1.5, 2, 1500), (30.0, 30, 30000)]
+)
+def test_a_mysql_server_gets_its_own_statement_bound(seconds: float, whole: int, milliseconds: int) -> None:
+    from faroe_flask.sql.timeouts import _mysql
+
+    connection = _MySQLServerConnection("8.0.36")
+    _mysql(connection, seconds)
+    assert connection.statements == [
+        f"SET SESSION innodb_lock_wait_timeout = {whole}, SESSION lock_wait_timeout = {whole}, "
+        f"SESSION max_execution_time = {milliseconds}"
+    ]
+    assert connection.closed_cursors == 1
+    mariadb = _MySQLServerConnection("10.11.6-MariaDB-0+deb12u1")
+    _mysql(mariadb, seconds)
+    assert mariadb.statements[0].endswith(f"SESSION max_statement_time = {seconds:.3f}")

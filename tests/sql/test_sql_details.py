@@ -655,3 +655,38 @@ def test_importing_through_a_store_given_the_tables_name(legacy_store: Any) -> N
     assert (report.converted, report.unsupported) == (1, 1)
     assert named.get_user(ids[0]).password_hash_algorithm_id == next(iter(report.algorithm_ids))
     assert named.get_user(ids[0]).password_hash_algorithm_id.startswith("werkzeug.")
+
+
+def test_a_forked_child_may_open_as_many_connections_as_its_parent(sql_backend: str) -> None:
+    """One connection at most (pool size 1, no overflow), held idle by the parent: a forked child
+    still opens its own, since none of the parent's counts as the child's."""
+    if sql_backend == "sqlite":
+        pytest.skip("SQLite has no server connection to share")
+    from sqlalchemy import literal
+
+    from faroe_flask.sql import create_engine
+
+    variable = {"postgresql": "FAROE_TEST_POSTGRESQL_URL", "mysql": "FAROE_TEST_MYSQL_URL"}[sql_backend]
+    engine = create_engine(os.environ[variable], pool_size=1, max_overflow=0, pool_timeout=3)
+    try:
+        runner = runner_for(engine)
+        assert runner.max_connections == 1
+        one = runner.prepare(select(literal(1)))
+        assert runner.read_one(one, {}) == (1,)  # the parent's one connection, idle now
+        read_end, write_end = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through the pipe
+            status = 1
+            try:
+                os.write(write_end, repr(runner.read_one(one, {})).encode())
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        _, status = os.waitpid(child, 0)
+        report = os.read(read_end, 100).decode()
+        os.close(read_end)
+        assert os.waitstatus_to_exitcode(status) == 0 and report == "(1,)"
+        assert runner.read_one(one, {}) == (1,)  # and the parent's connection still works
+    finally:
+        engine.dispose()

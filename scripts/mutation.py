@@ -207,9 +207,19 @@ def equivalents_table(equivalent: dict[str, str], reasons: dict[str, str]) -> li
 
 
 def killed_by_hand_table(by_hand: dict[str, str]) -> list[str]:
-    """The mutants killed by hand as docs/mutation-testing.md shows them, with the killing test."""
-    lines = ["| mutant | killed by |", "| --- | --- |"]
-    lines += [f"| `{name.removeprefix('faroe_flask.')}` | `{test}` |" for name, test in sorted(by_hand.items())]
+    """The mutants killed by hand as docs/mutation-testing.md shows them: one row per killing test
+    (and note), its mutants by function and number."""
+    per_test: dict[str, dict[str, list[int]]] = {}
+    for name, killer in by_hand.items():
+        function, _, number = name.removeprefix("faroe_flask.").rpartition("__mutmut_")
+        per_test.setdefault(killer, {}).setdefault(function, []).append(int(number))
+    lines = ["| killed by | mutants |", "| --- | --- |"]
+    for killer, functions in sorted(per_test.items()):
+        test, _, note = killer.partition(" (")
+        where = "; ".join(
+            f"`{function}` {', '.join(str(n) for n in sorted(numbers))}" for function, numbers in sorted(functions.items())
+        )
+        lines.append(f"| `{test}`" + (f" ({note}" if note else "") + f" | {where} |")
     return lines
 
 

@@ -54,3 +54,18 @@ def test_a_reason_without_its_sentence_is_refused() -> None:
          "faroe_flask.redis.x_g__mutmut_3": "r"},
         {"r": "Why."},
     )[2:] == ["| `r` | Why. | `core.x` 2, `redis` 1 |"]
+
+
+def test_the_mutants_killed_by_hand_are_grouped_by_test() -> None:
+    script = _script()
+    assert script.killed_by_hand_table({
+        "faroe_flask.sql.m.x_f__mutmut_10": "tests/a.py::test_one (a note)",
+        "faroe_flask.sql.m.x_f__mutmut_9": "tests/a.py::test_one (a note)",
+        "faroe_flask.sql.m.xǁCǁg__mutmut_2": "tests/a.py::test_one (a note)",
+        "faroe_flask.core.n.x_h__mutmut_1": "tests/b.py",
+    }) == [
+        "| killed by | mutants |",
+        "| --- | --- |",
+        "| `tests/a.py::test_one` (a note) | `sql.m.x_f` 9, 10; `sql.m.xǁCǁg` 2 |",
+        "| `tests/b.py` | `core.n.x_h` 1 |",
+    ]

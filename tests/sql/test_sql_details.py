@@ -690,3 +690,50 @@ def test_a_forked_child_may_open_as_many_connections_as_its_parent(sql_backend: 
         assert runner.read_one(one, {}) == (1,)  # and the parent's connection still works
     finally:
         engine.dispose()
+
+
+def test_the_runner_takes_its_bounds_from_the_engines_pool(tmp_path: Path) -> None:
+    """A queue pool's size, overflow and timeout bound the runner: with one connection held, the
+    next caller waits the pool's timeout (here half a second), then gets an error that says so.
+    A pool without a size (``NullPool``) or with unlimited overflow gets 64 connections."""
+    import threading
+    import time
+
+    from sqlalchemy import literal
+    from sqlalchemy.pool import NullPool
+
+    from faroe_flask.sql import create_engine
+
+    url = f"sqlite:///{tmp_path / 'pool.sqlite3'}"
+    for unbounded in (create_engine(url, poolclass=NullPool), create_engine(url, pool_size=2, max_overflow=-1)):
+        try:
+            assert runner_for(unbounded).max_connections == 64
+        finally:
+            unbounded.dispose()
+    engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.5)
+    try:
+        runner = runner_for(engine)
+        assert runner.max_connections == 1
+        one = runner.prepare(select(literal(1)))
+        holding, release = threading.Event(), threading.Event()
+
+        def hold(_transaction: Any) -> None:
+            holding.set()
+            release.wait(10)
+
+        holder = threading.Thread(target=runner.transaction, args=(hold,), kwargs={"write": False})
+        holder.start()
+        try:
+            assert holding.wait(5)
+            started = time.monotonic()
+            with pytest.raises(SQLError) as raised:
+                runner.read_one(one, {})
+            waited = time.monotonic() - started
+        finally:
+            release.set()
+            holder.join(10)
+        assert str(raised.value) == "no database connection became free within 0.5 s"
+        assert 0.4 <= waited < 5, waited
+        assert runner.read_one(one, {}) == (1,)  # the connection is back
+    finally:
+        engine.dispose()

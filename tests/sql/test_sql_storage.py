@@ -73,3 +73,46 @@ def test_errors_never_quote_the_key(sql_storage: SQLStorage) -> None:
         sql_storage.add(key, b"v", NOW)
     assert "secret-marker" not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_storage_given_its_tables_name(sql_storage: SQLStorage) -> None:
+    """``SQLStorage(engine, "name")``: the storage table of that name, Faroe's columns."""
+    named = SQLStorage(sql_storage.engine, sql_storage.table.name)
+    assert named.table.name == sql_storage.table.name and named.table is not sql_storage.table
+    named.add("aaah.named", b"v", NOW)
+    assert sql_storage.get("aaah.named") == (b"v", 0)
+    assert named.delete_expired(NOW) == 1
+
+
+def test_an_entry_moved_forward_while_the_batch_is_chosen_is_kept(sql_storage: SQLStorage) -> None:
+    """Another connection moves an expired entry's hint forward and holds its row lock while
+    ``delete_expired`` chooses its batch; once it commits, the delete re-checks the row it is
+    about to remove against ``now`` and keeps it."""
+    import threading
+    import time
+
+    from sqlalchemy import update
+
+    engine = sql_storage.engine
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite: one writer at a time, so no delete runs while another write is open")
+    sql_storage.add("aaah.moving", b"v", NOW - timedelta(seconds=1))
+    sql_storage.add("aaah.expired", b"v", NOW - timedelta(seconds=1))
+    t = sql_storage.table
+    other = engine.connect()
+    transaction = other.begin()
+    other.execute(update(t).where(t.c.key == "aaah.moving").values(expires_at=(NOW + timedelta(days=30)).replace(tzinfo=None)))
+    deleted: list[int] = []
+    deleting = threading.Thread(target=lambda: deleted.append(sql_storage.delete_expired(NOW)))
+    try:
+        deleting.start()
+        time.sleep(0.5)  # the delete has chosen its batch and waits for the row lock
+        assert deleting.is_alive()
+    finally:
+        transaction.commit()
+        other.close()
+        deleting.join(10)
+    assert deleted == [1]
+    assert sql_storage.get("aaah.moving") == (b"v", 0)
+    with pytest.raises(StorageEntryNotFoundError):
+        sql_storage.get("aaah.expired")

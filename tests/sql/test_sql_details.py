@@ -737,3 +737,62 @@ def test_the_runner_takes_its_bounds_from_the_engines_pool(tmp_path: Path) -> No
         assert runner.read_one(one, {}) == (1,)  # the connection is back
     finally:
         engine.dispose()
+
+
+def _holding(runner: Any) -> tuple[Any, Any, Any]:
+    """A thread holding one of ``runner``'s connections in a read transaction until released."""
+    import threading
+
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(_transaction: Any) -> None:
+        holding.set()
+        release.wait(10)
+
+    thread = threading.Thread(target=runner.transaction, args=(hold,), kwargs={"write": False})
+    thread.start()
+    assert holding.wait(5)
+    return thread, release, holding
+
+
+def test_callers_waiting_for_a_connection_each_get_one_and_no_more_are_opened(tmp_path: Path) -> None:
+    """Two connections at most: with both held, a third caller waits and gives up after the pool's
+    timeout; with one held and then freed, two waiting callers are served one after the other."""
+    import threading
+    import time
+
+    from sqlalchemy import literal
+
+    from faroe_flask.sql import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'wait.sqlite3'}", pool_size=2, max_overflow=0, pool_timeout=4)
+    try:
+        runner = runner_for(engine)
+        one = runner.prepare(select(literal(1)))
+        holders = [_holding(runner), _holding(runner)]
+        try:
+            started = time.monotonic()
+            with pytest.raises(SQLError):
+                runner.read_one(one, {})  # a third connection is never opened
+            assert time.monotonic() - started >= 3.5
+        finally:
+            for thread, release, _ in holders:
+                release.set()
+                thread.join(10)
+        # Both connections idle again; hold both, then free one: two waiters share it in turn.
+        holders = [_holding(runner), _holding(runner)]
+        answers: list[Any] = []
+        waiters = [threading.Thread(target=lambda: answers.append(runner.read_one(one, {}))) for _ in range(2)]
+        for waiter in waiters:
+            waiter.start()
+        time.sleep(0.3)  # both are waiting now
+        started = time.monotonic()
+        holders[0][1].set()
+        for waiter in waiters:
+            waiter.join(10)
+        assert answers == [(1,), (1,)] and time.monotonic() - started < 3
+        holders[1][1].set()
+        for thread, _, _ in holders:
+            thread.join(10)
+    finally:
+        engine.dispose()

@@ -796,3 +796,61 @@ def test_callers_waiting_for_a_connection_each_get_one_and_no_more_are_opened(tm
             thread.join(10)
     finally:
         engine.dispose()
+
+
+def test_a_connection_that_died_while_put_back_is_replaced_for_a_waiting_caller(sql_backend: str) -> None:
+    """One connection at most. Its server session ends (the server restarted it, say) while a
+    caller waits for it; when it is put back the waiter finds it dead, replaces it, and the bound
+    of one connection still holds afterwards."""
+    if sql_backend != "postgresql":
+        pytest.skip("ends a server session with pg_terminate_backend")
+    import threading
+    import time
+
+    import psycopg
+    from sqlalchemy import literal
+    from sqlalchemy.engine import make_url
+
+    from faroe_flask.sql import create_engine
+
+    url = os.environ["FAROE_TEST_POSTGRESQL_URL"]
+    engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=3)
+    try:
+        runner = runner_for(engine)
+        pid = runner.prepare(select(func.pg_backend_pid()))
+        (backend,) = runner.read_one(pid, {}) or (None,)
+        holding, release = threading.Event(), threading.Event()
+
+        def hold(_transaction: Any) -> None:  # holds the one connection, runs nothing on it
+            holding.set()
+            release.wait(10)
+
+        holder = threading.Thread(target=runner.transaction, args=(hold,), kwargs={"single_statement": True})
+        holder.start()
+        assert holding.wait(5)
+        answers: list[Any] = []
+        waiter = threading.Thread(target=lambda: answers.append(runner.read_one(pid, {})))
+        waiter.start()
+        time.sleep(0.3)  # the waiter waits for the held connection
+        plain = make_url(url).set(drivername="postgresql")
+        with psycopg.connect(plain.render_as_string(hide_password=False), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        time.sleep(0.3)
+        release.set()
+        holder.join(10)
+        waiter.join(10)
+        assert len(answers) == 1 and answers[0] is not None and answers[0][0] != backend
+        # Still one connection at most: with it held, another caller gives up after the timeout.
+        holding.clear()
+        release.clear()
+        holder = threading.Thread(target=runner.transaction, args=(hold,), kwargs={"single_statement": True})
+        holder.start()
+        assert holding.wait(5)
+        try:
+            with pytest.raises(SQLError):
+                runner.read_one(runner.prepare(select(literal(1))), {})
+        finally:
+            release.set()
+            holder.join(10)
+    finally:
+        engine.dispose()

@@ -854,3 +854,25 @@ def test_a_connection_that_died_while_put_back_is_replaced_for_a_waiting_caller(
             holder.join(10)
     finally:
         engine.dispose()
+
+
+def test_a_statement_with_an_expanding_parameter_cannot_be_prepared(tmp_path: Path) -> None:
+    """An ``IN`` list bound at run time would need the statement compiled anew for each length:
+    refused, with what to do instead (``values_inline``) working."""
+    from sqlalchemy import Column, MetaData, String
+    from sqlalchemy import Table as SATable
+
+    from faroe_flask.sql import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'expanding.sqlite3'}")
+    try:
+        things = SATable("things", MetaData(), Column("key", String(10), primary_key=True))
+        runner = runner_for(engine)
+        expanding = select(things.c.key).where(things.c.key.in_(bindparam("keys", expanding=True)))
+        with pytest.raises(ValueError) as raised:
+            runner.prepare(expanding)
+        assert str(raised.value) == "statements with post-compile parameters cannot be prepared"
+        inline = runner.prepare(select(things.c.key).where(things.c.key.in_(["a", "b"])), values_inline=True)
+        assert inline.sql.count("?") == 2
+    finally:
+        engine.dispose()

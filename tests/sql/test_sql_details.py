@@ -876,3 +876,31 @@ def test_a_statement_with_an_expanding_parameter_cannot_be_prepared(tmp_path: Pa
         assert inline.sql.count("?") == 2
     finally:
         engine.dispose()
+
+
+def test_threads_asking_for_a_new_engines_runner_at_once_share_one(tmp_path: Path) -> None:
+    """The first uses of an engine's runner, from 8 threads at once (a server's first requests):
+    one runner, so one bound on the engine's connections; for 20 engines in a row."""
+    import threading
+
+    from faroe_flask.sql import create_engine
+
+    for number in range(20):
+        engine = create_engine(f"sqlite:///{tmp_path / f'first{number}.sqlite3'}")
+        try:
+            barrier = threading.Barrier(8)
+            seen: list[Any] = []
+
+            def first_use() -> None:
+                barrier.wait(5)
+                seen.append(runner_for(engine))
+
+            threads = [threading.Thread(target=first_use) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+            assert len(seen) == 8 and all(runner is seen[0] for runner in seen)
+            assert runner_for(engine) is seen[0]
+        finally:
+            engine.dispose()

@@ -692,11 +692,27 @@ def test_a_forked_child_may_open_as_many_connections_as_its_parent(sql_backend: 
         engine.dispose()
 
 
+def _holding(runner: Any, **options: bool) -> tuple[Any, Any, Any]:
+    """A thread holding one of ``runner``'s connections in a transaction (``options``: those of
+    ``Runner.transaction``; a read by default) that runs nothing, until released."""
+    import threading
+
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(_transaction: Any) -> None:
+        holding.set()
+        release.wait(10)
+
+    thread = threading.Thread(target=runner.transaction, args=(hold,), kwargs=options or {"write": False})
+    thread.start()
+    assert holding.wait(5)
+    return thread, release, holding
+
+
 def test_the_runner_takes_its_bounds_from_the_engines_pool(tmp_path: Path) -> None:
     """A queue pool's size, overflow and timeout bound the runner: with one connection held, the
     next caller waits the pool's timeout (here half a second), then gets an error that says so.
     A pool without a size (``NullPool``) or with unlimited overflow gets 64 connections."""
-    import threading
     import time
 
     from sqlalchemy import literal
@@ -715,16 +731,8 @@ def test_the_runner_takes_its_bounds_from_the_engines_pool(tmp_path: Path) -> No
         runner = runner_for(engine)
         assert runner.max_connections == 1
         one = runner.prepare(select(literal(1)))
-        holding, release = threading.Event(), threading.Event()
-
-        def hold(_transaction: Any) -> None:
-            holding.set()
-            release.wait(10)
-
-        holder = threading.Thread(target=runner.transaction, args=(hold,), kwargs={"write": False})
-        holder.start()
+        holder, release, _ = _holding(runner)
         try:
-            assert holding.wait(5)
             started = time.monotonic()
             with pytest.raises(SQLError) as raised:
                 runner.read_one(one, {})
@@ -737,22 +745,6 @@ def test_the_runner_takes_its_bounds_from_the_engines_pool(tmp_path: Path) -> No
         assert runner.read_one(one, {}) == (1,)  # the connection is back
     finally:
         engine.dispose()
-
-
-def _holding(runner: Any) -> tuple[Any, Any, Any]:
-    """A thread holding one of ``runner``'s connections in a read transaction until released."""
-    import threading
-
-    holding, release = threading.Event(), threading.Event()
-
-    def hold(_transaction: Any) -> None:
-        holding.set()
-        release.wait(10)
-
-    thread = threading.Thread(target=runner.transaction, args=(hold,), kwargs={"write": False})
-    thread.start()
-    assert holding.wait(5)
-    return thread, release, holding
 
 
 def test_callers_waiting_for_a_connection_each_get_one_and_no_more_are_opened(tmp_path: Path) -> None:
@@ -819,15 +811,7 @@ def test_a_connection_that_died_while_put_back_is_replaced_for_a_waiting_caller(
         runner = runner_for(engine)
         pid = runner.prepare(select(func.pg_backend_pid()))
         (backend,) = runner.read_one(pid, {}) or (None,)
-        holding, release = threading.Event(), threading.Event()
-
-        def hold(_transaction: Any) -> None:  # holds the one connection, runs nothing on it
-            holding.set()
-            release.wait(10)
-
-        holder = threading.Thread(target=runner.transaction, args=(hold,), kwargs={"single_statement": True})
-        holder.start()
-        assert holding.wait(5)
+        holder, release, _ = _holding(runner, single_statement=True)  # runs nothing on it
         answers: list[Any] = []
         waiter = threading.Thread(target=lambda: answers.append(runner.read_one(pid, {})))
         waiter.start()
@@ -841,11 +825,7 @@ def test_a_connection_that_died_while_put_back_is_replaced_for_a_waiting_caller(
         waiter.join(10)
         assert len(answers) == 1 and answers[0] is not None and answers[0][0] != backend
         # Still one connection at most: with it held, another caller gives up after the timeout.
-        holding.clear()
-        release.clear()
-        holder = threading.Thread(target=runner.transaction, args=(hold,), kwargs={"single_statement": True})
-        holder.start()
-        assert holding.wait(5)
+        holder, release, _ = _holding(runner, single_statement=True)
         try:
             with pytest.raises(SQLError):
                 runner.read_one(runner.prepare(select(literal(1))), {})

@@ -176,3 +176,26 @@ def test_a_store_given_the_table_name_writes_with_the_tables_types(engine: Engin
         at = select(table.c.id).where(table.c.created_at == joined.replace(tzinfo=None))
         assert connection.execute(at).scalars().all() == [user.id]
     assert store.get_user(user.id) == user
+
+
+def test_created_at_is_utc_whatever_the_machines_time_zone(
+    sql_user_store: SQLUserStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's clock is UTC: on a machine whose local time is 9 hours ahead, ``created_at``
+    still holds UTC (naive, as every timestamp column does)."""
+    import time
+
+    from sqlalchemy import select
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        user = sql_user_store.create_user("clock@example.com", b"h", "argon2id", b"s")
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    t = sql_user_store.table
+    with sql_user_store.engine.connect() as connection:
+        created_at = connection.execute(select(t.c.created_at).where(t.c.id == user.id)).scalar_one()
+    assert abs((now - created_at).total_seconds()) < 60, (now, created_at)

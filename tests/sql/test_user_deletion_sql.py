@@ -491,3 +491,19 @@ def test_sqlite_says_only_what_it_knows_when_no_key_still_refers_to_the_user(sql
     user_id = _user(sqlite_schema.store)
     sqlite_schema.insert(notes, 1, user_id)
     assert sqlite_schema.refusal(user_id) == SQLITE_REFUSAL
+
+
+def test_an_anonymising_store_reads_and_changes_each_user_by_its_own_id(schema: Schema) -> None:
+    """With ``deletion="anonymise"`` every statement by id also leaves anonymised rows out; it
+    still finds exactly the user asked for, and changes no other."""
+    store = schema.store(deletion="anonymise")
+    first = store.create_user("first@example.com", b"h", "argon2id", b"s").id
+    second = store.create_user("second@example.com", b"h", "argon2id", b"s").id
+    assert store.get_user(second).email_address == "second@example.com"
+    assert store.get_user(first).email_address == "first@example.com"
+    store.set_user_disabled(second, True)
+    assert store.get_user(second).disabled and not store.get_user(first).disabled
+    store.delete_user(second)
+    assert store.get_user(first).email_address == "first@example.com"
+    with pytest.raises(UserNotFoundError):
+        store.get_user(second)

@@ -1125,19 +1125,32 @@ def test_each_step_runs_exactly_its_actions(app: Flask, pages: Pages, email_send
                      ("complete_user_deletion", "ok"), ("delete_session", "invalid_session_token")]
 
 
-class StuckPasswordUserStore(MemoryUserStore):
-    """Memory user store that cannot store a new password hash while ``stuck``."""
+class StuckUserStore(MemoryUserStore):
+    """Memory user store whose methods named in ``stuck`` raise, as an unreachable store would."""
 
-    stuck = False
+    def __init__(self) -> None:
+        super().__init__()
+        self.stuck: set[str] = set()
+
+    def _reach(self, method: str) -> None:
+        if method in self.stuck:
+            raise ConnectionError("the user store is unreachable")
+
+    def create_user(self, *args: Any, **kwargs: Any) -> Any:
+        self._reach("create_user")
+        return super().create_user(*args, **kwargs)
 
     def update_user_password_hash(self, *args: Any, **kwargs: Any) -> Any:
-        if self.stuck:
-            raise ConnectionError("the user store is unreachable")
+        self._reach("update_user_password_hash")
         return super().update_user_password_hash(*args, **kwargs)
+
+    def increment_user_sessions_counter(self, *args: Any, **kwargs: Any) -> Any:
+        self._reach("increment_user_sessions_counter")
+        return super().increment_user_sessions_counter(*args, **kwargs)
 
 
 def test_a_reset_that_cannot_complete_ends_and_starts_again(make_app: AppFactory, email_sender: CapturingEmailSender) -> None:
-    users = StuckPasswordUserStore()
+    users = StuckUserStore()
     app = make_app(config=PAGES_CONFIG, user_store=users)
     app.register_blueprint(create_pages_blueprint())
     pages = Pages(app.test_client())
@@ -1145,13 +1158,13 @@ def test_a_reset_that_cannot_complete_ends_and_starts_again(make_app: AppFactory
     pages.post("/account/signout")
     pages.post("/account/reset", email_address=EMAIL)
     pages.post("/account/reset/verify", temporary_password=email_sender.last("temporary_password")["temporary_password"])
-    users.stuck = True
+    users.stuck = {"update_user_password_hash"}
     failed = pages.post("/account/reset/password", password=NEW_PASSWORD)
     assert failed.headers["Location"] == "/account/reset"
     assert notices(pages.get("/account/reset")) == [("error", MESSAGES["internal_error"])]
     assert pages.get("/account/reset/password").headers["Location"] == "/account/reset"  # the flow is over
     assert stored(app, RESET_RECORDS) == []
-    users.stuck = False
+    users.stuck = set()
     assert sign_in(pages).headers["Location"] == "/"  # the old password holds
 
 
@@ -1392,29 +1405,18 @@ def test_the_password_step_names_the_address_for_password_managers(
     assert hidden in weak.get_data(as_text=True)
 
 
-class FailingCreateUserStore(MemoryUserStore):
-    """Memory user store that cannot create a user while ``stuck``."""
-
-    stuck = False
-
-    def create_user(self, *args: Any, **kwargs: Any) -> Any:
-        if self.stuck:
-            raise ConnectionError("the user store is unreachable")
-        return super().create_user(*args, **kwargs)
-
-
 def test_a_signup_that_fails_at_completion_ends_and_starts_again(
     make_app: AppFactory, email_sender: CapturingEmailSender
 ) -> None:
     """complete_signup answers internal_error (the user store is down): the browser is sent back
     to the start with the sentence, signed out, and the flow is over on both sides."""
-    users = FailingCreateUserStore()
+    users = StuckUserStore()
     app = make_app(config=PAGES_CONFIG, user_store=users)
     app.register_blueprint(create_pages_blueprint())
     pages = Pages(app.test_client())
     pages.post("/account/signup", email_address=EMAIL)
     pages.post("/account/signup/verify", code=email_sender.last("signup_code")["code"])
-    users.stuck = True
+    users.stuck = {"create_user"}
     seen = action_log(app)
     failed = pages.post("/account/signup/password", password=PASSWORD)
     assert failed.headers["Location"] == "/account/signup"
@@ -1422,7 +1424,7 @@ def test_a_signup_that_fails_at_completion_ends_and_starts_again(
     assert notices(pages.get("/account/signup")) == [("error", MESSAGES["internal_error"])]
     assert pages.client.get_cookie("faroe_session") is None
     assert pages.get("/account/signup/password").headers["Location"] == "/account/signup"  # over
-    users.stuck = False
+    users.stuck = set()
     assert sign_up(pages, email_sender).headers["Location"] == "/"  # a new sign-up goes through
 
 
@@ -1436,17 +1438,6 @@ class FailingWritesStorage(MemoryStorage):
         if self.failing and key.startswith(self.failing):
             raise ConnectionError("the storage is unreachable")
         super().add(key, value, expires_at)
-
-
-class StuckCounterUserStore(MemoryUserStore):
-    """Memory user store that cannot change a sessions counter while ``stuck``."""
-
-    stuck = False
-
-    def increment_user_sessions_counter(self, *args: Any, **kwargs: Any) -> Any:
-        if self.stuck:
-            raise ConnectionError("the user store is unreachable")
-        return super().increment_user_sessions_counter(*args, **kwargs)
 
 
 @pytest.mark.parametrize(("path", "form", "records"), [
@@ -1474,19 +1465,19 @@ def test_a_flow_that_cannot_start_shows_its_own_form_with_a_reference(
 def test_signing_out_everywhere_that_fails_says_so_and_stays_signed_in(
     make_app: AppFactory, email_sender: CapturingEmailSender
 ) -> None:
-    users = StuckCounterUserStore()
+    users = StuckUserStore()
     app = make_app(config=PAGES_CONFIG, user_store=users)
     app.register_blueprint(create_pages_blueprint())
     pages = Pages(app.test_client())
     sign_up(pages, email_sender)
-    users.stuck = True
+    users.stuck = {"increment_user_sessions_counter"}
     failed = pages.post("/account/signout-everywhere")
     body = failed.get_data(as_text=True)
     assert failed.status_code == 503 and error_of(failed) == MESSAGES["internal_error"]
     assert 'action="/account/signout-everywhere"' in body and "<h1>Sign out everywhere</h1>" in body
     assert re.search(r"Reference: <code>[a-z2-9]{24}</code>", body)
     assert pages.client.get_cookie("faroe_session") is not None and pages.get("/account/").status_code == 200
-    users.stuck = False
+    users.stuck = set()
     assert pages.post("/account/signout-everywhere").headers["Location"] == "/account/signin"
 
 

@@ -121,6 +121,25 @@ def test_the_database_url_of_a_migration_run(monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def _in_a_forked_child(work: Any) -> str:
+    """What ``work()`` returns in a forked child, reported through a pipe; the child must exit 0."""
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        status = 1
+        try:
+            os.write(write_end, str(work()).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    _, status = os.waitpid(child, 0)
+    report = os.read(read_end, 100).decode()
+    os.close(read_end)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return report
+
+
 def test_a_forked_child_opens_its_own_connections_and_leaves_the_parents_alone(
     engine: Engine, sql_storage: SQLStorage, sql_backend: str
 ) -> None:
@@ -130,24 +149,14 @@ def test_a_forked_child_opens_its_own_connections_and_leaves_the_parents_alone(
     session_id = runner.prepare(select(func.pg_backend_pid() if sql_backend == "postgresql" else func.connection_id()))
     sql_storage.add("aaah.fork", b"v", HINT)
     (parent_id,) = runner.read_one(session_id, {}) or (None,)
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - the child reports through the pipe
-        status = 1
-        try:
-            (child_id,) = runner.read_one(session_id, {}) or (None,)
-            value = sql_storage.get("aaah.fork")
-            gc.collect()  # what a long-lived child would do sooner or later: free what it dropped
-            os.write(write_end, f"{child_id} {value[0].decode()}".encode())
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(write_end)
-    _, status = os.waitpid(child, 0)
-    report = os.read(read_end, 100).decode()
-    os.close(read_end)
-    assert os.waitstatus_to_exitcode(status) == 0
-    child_id, value = report.split()
+
+    def in_the_child() -> str:
+        (child_id,) = runner.read_one(session_id, {}) or (None,)
+        value = sql_storage.get("aaah.fork")
+        gc.collect()  # what a long-lived child would do sooner or later: free what it dropped
+        return f"{child_id} {value[0].decode()}"
+
+    child_id, value = _in_a_forked_child(in_the_child).split()
     assert value == "v" and int(child_id) != parent_id
     assert runner.read_one(session_id, {}) == (parent_id,)  # the parent's connection was not closed
 
@@ -673,20 +682,7 @@ def test_a_forked_child_may_open_as_many_connections_as_its_parent(sql_backend: 
         assert runner.max_connections == 1
         one = runner.prepare(select(literal(1)))
         assert runner.read_one(one, {}) == (1,)  # the parent's one connection, idle now
-        read_end, write_end = os.pipe()
-        child = os.fork()
-        if child == 0:  # pragma: no cover - the child reports through the pipe
-            status = 1
-            try:
-                os.write(write_end, repr(runner.read_one(one, {})).encode())
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        _, status = os.waitpid(child, 0)
-        report = os.read(read_end, 100).decode()
-        os.close(read_end)
-        assert os.waitstatus_to_exitcode(status) == 0 and report == "(1,)"
+        assert _in_a_forked_child(lambda: repr(runner.read_one(one, {}))) == "(1,)"
         assert runner.read_one(one, {}) == (1,)  # and the parent's connection still works
     finally:
         engine.dispose()
